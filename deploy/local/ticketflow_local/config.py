@@ -1,0 +1,104 @@
+"""Where the local stack lives and how the services reach it.
+
+Every setting can be overridden from the environment; a part the user points
+elsewhere (``KAFKA_BOOTSTRAP_SERVERS``, ``<SERVICE>_DATABASE_URL``,
+``SMTP_HOST``) is not started locally.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from ticketflow_schemas.topics import SERVICES
+
+REPO_ROOT = Path(os.environ.get("TICKETFLOW_HOME", Path(__file__).resolve().parents[3]))
+LOCAL_DIR = REPO_ROOT / ".local"
+
+KAFKA_PORT = 29092
+KAFKA_CONTROLLER_PORT = 29093
+POSTGRES_PORT = 55432
+SMTP_PORT = 2525
+POSTGRES_USER = "ticketflow"
+POSTGRES_PASSWORD = "ticketflow"
+
+# One HTTP port per service for the local stack (the containers all use 8000).
+SERVICE_PORTS = {
+    "orders": 8001,
+    "issuance": 8002,
+    "assignment": 8003,
+    "checkin": 8004,
+    "notifications": 8005,
+}
+
+
+@dataclass(frozen=True)
+class LocalPaths:
+    root: Path = LOCAL_DIR
+
+    @property
+    def kafka(self) -> Path:
+        return self.root / "kafka"
+
+    @property
+    def postgres(self) -> Path:
+        return self.root / "pg"
+
+    @property
+    def maildir(self) -> Path:
+        return self.root / "mail"
+
+    @property
+    def logs(self) -> Path:
+        return self.root / "logs"
+
+    @property
+    def run(self) -> Path:
+        return self.root / "run"
+
+
+PATHS = LocalPaths()
+
+
+def database_env_name(service: str) -> str:
+    return f"{service.upper()}_DATABASE_URL"
+
+
+def local_database_url(service: str) -> str:
+    return (
+        f"postgresql+asyncpg://{POSTGRES_USER}:{POSTGRES_PASSWORD}"
+        f"@127.0.0.1:{POSTGRES_PORT}/{service}"
+    )
+
+
+def kafka_is_external() -> bool:
+    return bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS"))
+
+
+def smtp_is_external() -> bool:
+    return bool(os.environ.get("SMTP_HOST"))
+
+
+def services_on_local_postgres() -> list[str]:
+    return [s for s in SERVICES if not os.environ.get(database_env_name(s))]
+
+
+def stack_env() -> dict[str, str]:
+    """The connection settings every service and test should use."""
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": os.environ.get(
+            "KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{KAFKA_PORT}"
+        ),
+        "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
+        "SMTP_PORT": os.environ.get("SMTP_PORT", str(SMTP_PORT)),
+        "SMTP_MAILDIR": os.environ.get("SMTP_MAILDIR", str(PATHS.maildir)),
+    }
+    for service in SERVICES:
+        name = database_env_name(service)
+        env[name] = os.environ.get(name, local_database_url(service))
+    return env
+
+
+def service_url(service: str) -> str:
+    return f"http://127.0.0.1:{SERVICE_PORTS[service]}"

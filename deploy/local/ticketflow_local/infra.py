@@ -1,0 +1,385 @@
+"""Start and stop the local infrastructure: Kafka (KRaft), PostgreSQL and an SMTP sink.
+
+    python -m ticketflow_local.infra up [--record FILE]
+    python -m ticketflow_local.infra down [--only FILE]
+    python -m ticketflow_local.infra status
+
+Every command is idempotent. Servers listen on 127.0.0.1 only and keep their
+data under the git-ignored ``.local/``. ``--record`` writes which parts this
+call started, so ``down --only`` stops exactly those (``make test`` leaves a
+stack that was already running alone).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from ticketflow_schemas.topics import ALL_TOPICS, PARTITIONS
+
+from .config import (
+    KAFKA_CONTROLLER_PORT,
+    KAFKA_PORT,
+    PATHS,
+    POSTGRES_PASSWORD,
+    POSTGRES_PORT,
+    POSTGRES_USER,
+    REPO_ROOT,
+    SMTP_PORT,
+    kafka_is_external,
+    services_on_local_postgres,
+    smtp_is_external,
+    stack_env,
+)
+from .processes import is_running, port_open, read_pid, start_background, stop_pid, wait_for
+
+KAFKA_POM = REPO_ROOT / "deploy" / "kafka" / "pom.xml"
+KAFKA_LOG4J = REPO_ROOT / "deploy" / "kafka" / "log4j2.properties"
+KAFKA_HEAP = "-Xms256m -Xmx768m"
+
+
+def log(message: str) -> None:
+    print(f"[infra] {message}", flush=True)
+
+
+# --------------------------------------------------------------------------- Kafka
+
+
+def _kafka_libs() -> Path:
+    """Resolve the broker jars with Maven once per pom version."""
+    libs = PATHS.kafka / "libs"
+    stamp = PATHS.kafka / "libs.sha256"
+    digest = hashlib.sha256(KAFKA_POM.read_bytes()).hexdigest()
+    if libs.is_dir() and stamp.exists() and stamp.read_text() == digest:
+        return libs
+    if shutil.which("mvn") is None:
+        raise SystemExit("Maven (mvn) is needed to fetch the Kafka broker jars")
+    log("resolving the Kafka broker jars from Maven Central")
+    shutil.rmtree(libs, ignore_errors=True)
+    subprocess.run(
+        [
+            "mvn", "-q", "-B", "-f", str(KAFKA_POM),
+            "dependency:copy-dependencies", f"-DoutputDirectory={libs}",
+        ],
+        check=True,
+    )
+    stamp.write_text(digest)
+    return libs
+
+
+def _kafka_properties() -> Path:
+    data = PATHS.kafka / "data"
+    props = PATHS.kafka / "server.properties"
+    props.write_text(
+        "\n".join(
+            [
+                "process.roles=broker,controller",
+                "node.id=1",
+                f"controller.quorum.voters=1@127.0.0.1:{KAFKA_CONTROLLER_PORT}",
+                f"listeners=PLAINTEXT://127.0.0.1:{KAFKA_PORT},"
+                f"CONTROLLER://127.0.0.1:{KAFKA_CONTROLLER_PORT}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{KAFKA_PORT}",
+                "controller.listener.names=CONTROLLER",
+                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
+                f"log.dirs={data}",
+                f"num.partitions={PARTITIONS}",
+                # The project creates its topics; a typo must not create a new one.
+                "auto.create.topics.enable=false",
+                "offsets.topic.replication.factor=1",
+                "offsets.topic.num.partitions=10",
+                "transaction.state.log.replication.factor=1",
+                "transaction.state.log.min.isr=1",
+                "share.coordinator.state.topic.replication.factor=1",
+                "share.coordinator.state.topic.min.isr=1",
+                "group.initial.rebalance.delay.ms=0",
+                "log.retention.hours=168",
+                "",
+            ]
+        )
+    )
+    return props
+
+
+def _java_command(libs: Path, main: str, *args: str, heap: str = "-Xmx256m") -> list[str]:
+    return [
+        "java", *heap.split(), "-XX:+UseG1GC", "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={KAFKA_LOG4J}",
+        "-cp", f"{libs}/*", main, *args,
+    ]
+
+
+def _kafka_cluster_id() -> str:
+    path = PATHS.kafka / "cluster.id"
+    if not path.exists():
+        raw = uuid.uuid4().bytes
+        path.write_text(base64.urlsafe_b64encode(raw).decode().rstrip("="))
+    return path.read_text().strip()
+
+
+def kafka_up() -> bool:
+    """Start the broker; returns True when this call started it."""
+    pidfile = PATHS.run / "kafka.pid"
+    if is_running(pidfile):
+        return False
+    if port_open("127.0.0.1", KAFKA_PORT):
+        raise SystemExit(f"port {KAFKA_PORT} is taken by another process; set KAFKA_BOOTSTRAP_SERVERS")
+    PATHS.kafka.mkdir(parents=True, exist_ok=True)
+    libs = _kafka_libs()
+    props = _kafka_properties()
+    if not (PATHS.kafka / "data" / "meta.properties").exists():
+        log("formatting Kafka storage (KRaft)")
+        subprocess.run(
+            _java_command(libs, "kafka.tools.StorageTool", "format", "--ignore-formatted",
+                          "-t", _kafka_cluster_id(), "-c", str(props)),
+            check=True, stdout=subprocess.DEVNULL,
+        )
+    log(f"starting Kafka on 127.0.0.1:{KAFKA_PORT}")
+    start_background(
+        _java_command(libs, "kafka.Kafka", str(props), heap=KAFKA_HEAP),
+        pidfile=pidfile,
+        logfile=PATHS.kafka / "kafka.log",
+    )
+    wait_for(lambda: port_open("127.0.0.1", KAFKA_PORT), 90, "Kafka to listen",
+             logfile=PATHS.kafka / "kafka.log", pidfile=pidfile)
+    return True
+
+
+def kafka_down() -> None:
+    stop_pid(PATHS.run / "kafka.pid", "Kafka", timeout=60)
+
+
+async def create_topics(bootstrap: str) -> None:
+    """Create every topic the services use (idempotent)."""
+    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+    deadline = time.monotonic() + 90
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+        try:
+            await admin.start()
+            existing = set(await admin.list_topics())
+            missing = [t for t in ALL_TOPICS if t not in existing]
+            if missing:
+                await admin.create_topics(
+                    [NewTopic(t, num_partitions=PARTITIONS, replication_factor=1) for t in missing]
+                )
+                log(f"created topics: {', '.join(missing)}")
+            return
+        except Exception as error:  # broker still electing its controller
+            if time.monotonic() > deadline:
+                raise SystemExit(f"could not create topics on {bootstrap}: {error!r}")
+            await asyncio.sleep(1)
+        finally:
+            await admin.close()
+
+
+# ---------------------------------------------------------------------- PostgreSQL
+
+
+def _pg_bin(name: str) -> str:
+    for candidate in sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"), reverse=True):
+        return str(candidate)
+    found = shutil.which(name)
+    if not found:
+        raise SystemExit(f"PostgreSQL server binary {name!r} not found")
+    return found
+
+
+def _as_postgres_user(cmd: list[str]) -> list[str]:
+    """initdb and the server refuse to run as root: run them as `postgres` then."""
+    if os.geteuid() != 0:
+        return cmd
+    return ["runuser", "-u", "postgres", "--", *cmd]
+
+
+def _chown_for_postgres(path: Path) -> None:
+    if os.geteuid() == 0:
+        entry = pwd.getpwnam("postgres")
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+
+
+def postgres_up() -> bool:
+    data = PATHS.postgres / "data"
+    sockets = PATHS.postgres / "run"
+    logfile = PATHS.postgres / "postgres.log"
+    if (data / "postmaster.pid").exists() and _pg_ready():
+        return False
+    for path in (PATHS.postgres, sockets):
+        path.mkdir(parents=True, exist_ok=True)
+        _chown_for_postgres(path)
+    if not (data / "PG_VERSION").exists():
+        log("creating the PostgreSQL cluster (initdb)")
+        pwfile = PATHS.postgres / "pwfile"
+        pwfile.write_text(POSTGRES_PASSWORD + "\n")
+        _chown_for_postgres(pwfile)
+        subprocess.run(
+            _as_postgres_user([
+                _pg_bin("initdb"), "-D", str(data), "-U", POSTGRES_USER,
+                f"--pwfile={pwfile}", "--auth-local=trust", "--auth-host=scram-sha-256",
+                "--encoding=UTF8", "--locale=C.UTF-8",
+            ]),
+            check=True, stdout=subprocess.DEVNULL,
+        )
+        pwfile.unlink()
+    if port_open("127.0.0.1", POSTGRES_PORT):
+        raise SystemExit(f"port {POSTGRES_PORT} is taken by another process; set <SERVICE>_DATABASE_URL")
+    log(f"starting PostgreSQL on 127.0.0.1:{POSTGRES_PORT}")
+    options = (
+        f"-h 127.0.0.1 -p {POSTGRES_PORT} -k {sockets} "
+        "-c max_connections=300 -c shared_buffers=256MB -c max_wal_size=2GB "
+        "-c synchronous_commit=on"
+    )
+    subprocess.run(
+        _as_postgres_user([_pg_bin("pg_ctl"), "-D", str(data), "-l", str(logfile),
+                           "-o", options, "-w", "-t", "60", "start"]),
+        check=True, stdout=subprocess.DEVNULL,
+    )
+    return True
+
+
+def _pg_ready() -> bool:
+    result = subprocess.run(
+        [_pg_bin("pg_isready"), "-h", "127.0.0.1", "-p", str(POSTGRES_PORT)],
+        capture_output=True,
+    )
+    return result.returncode == 0
+
+
+def postgres_down() -> None:
+    data = PATHS.postgres / "data"
+    if not (data / "postmaster.pid").exists():
+        return
+    log("stopping PostgreSQL")
+    subprocess.run(
+        _as_postgres_user([_pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"]),
+        check=False, stdout=subprocess.DEVNULL,
+    )
+
+
+async def create_databases(services: list[str]) -> None:
+    import asyncpg
+
+    conn = await asyncpg.connect(
+        host="127.0.0.1", port=POSTGRES_PORT, user=POSTGRES_USER,
+        password=POSTGRES_PASSWORD, database="postgres",
+    )
+    try:
+        existing = {r["datname"] for r in await conn.fetch("SELECT datname FROM pg_database")}
+        for service in services:
+            if service not in existing:
+                await conn.execute(f'CREATE DATABASE "{service}"')
+                log(f"created database {service}")
+    finally:
+        await conn.close()
+
+
+# ------------------------------------------------------------------------- SMTP sink
+
+
+def smtp_up() -> bool:
+    pidfile = PATHS.run / "smtp.pid"
+    if is_running(pidfile):
+        return False
+    if port_open("127.0.0.1", SMTP_PORT):
+        raise SystemExit(f"port {SMTP_PORT} is taken by another process; set SMTP_HOST/SMTP_PORT")
+    log(f"starting the SMTP sink on 127.0.0.1:{SMTP_PORT} (mail kept in {PATHS.maildir})")
+    start_background(
+        [sys.executable, "-m", "ticketflow_local.smtp_sink", "--host", "127.0.0.1",
+         "--port", str(SMTP_PORT), "--maildir", str(PATHS.maildir)],
+        pidfile=pidfile,
+        logfile=PATHS.logs / "smtp-sink.log",
+    )
+    wait_for(lambda: port_open("127.0.0.1", SMTP_PORT), 20, "the SMTP sink",
+             logfile=PATHS.logs / "smtp-sink.log", pidfile=pidfile)
+    return True
+
+
+def smtp_down() -> None:
+    stop_pid(PATHS.run / "smtp.pid", "the SMTP sink", timeout=10)
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def up() -> list[str]:
+    for path in (PATHS.root, PATHS.run, PATHS.logs):
+        path.mkdir(parents=True, exist_ok=True)
+    started: list[str] = []
+    env = stack_env()
+    if kafka_is_external():
+        log(f"using Kafka at {env['KAFKA_BOOTSTRAP_SERVERS']}")
+    elif kafka_up():
+        started.append("kafka")
+    asyncio.run(create_topics(env["KAFKA_BOOTSTRAP_SERVERS"]))
+
+    local_dbs = services_on_local_postgres()
+    if local_dbs:
+        if postgres_up():
+            started.append("postgres")
+        asyncio.run(create_databases(local_dbs))
+    else:
+        log("using the PostgreSQL databases from *_DATABASE_URL")
+
+    if smtp_is_external():
+        log(f"using SMTP at {env['SMTP_HOST']}:{env['SMTP_PORT']}")
+    elif smtp_up():
+        started.append("smtp")
+    log("infrastructure ready")
+    return started
+
+
+STOPPERS = {"smtp": smtp_down, "kafka": kafka_down, "postgres": postgres_down}
+
+
+def down(only: list[str] | None = None) -> None:
+    for name, stop in STOPPERS.items():
+        if only is None or name in only:
+            stop()
+
+
+def status() -> dict[str, bool]:
+    return {
+        "kafka": is_running(PATHS.run / "kafka.pid"),
+        "postgres": (PATHS.postgres / "data" / "postmaster.pid").exists() and _pg_ready(),
+        "smtp": is_running(PATHS.run / "smtp.pid"),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="ticketflow_local.infra")
+    sub = parser.add_subparsers(dest="command", required=True)
+    up_cmd = sub.add_parser("up", help="start what is not running yet")
+    up_cmd.add_argument("--record", type=Path, help="write the parts this call started")
+    down_cmd = sub.add_parser("down", help="stop the local parts")
+    down_cmd.add_argument("--only", type=Path, help="stop only the parts listed in this file")
+    sub.add_parser("status")
+    args = parser.parse_args()
+
+    if args.command == "up":
+        started = up()
+        if args.record:
+            args.record.parent.mkdir(parents=True, exist_ok=True)
+            args.record.write_text(json.dumps(started))
+    elif args.command == "down":
+        only = None
+        if args.only:
+            only = json.loads(args.only.read_text()) if args.only.exists() else []
+        down(only)
+    else:
+        print(json.dumps(status(), indent=2))
+
+
+if __name__ == "__main__":
+    main()

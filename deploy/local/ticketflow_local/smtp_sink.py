@@ -1,0 +1,52 @@
+"""An SMTP sink for development and tests: accepts every message, keeps it in a Maildir.
+
+    python -m ticketflow_local.smtp_sink --port 2525 --maildir .local/mail
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import mailbox
+import signal
+from email import message_from_bytes, policy
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+
+
+class MaildirHandler:
+    def __init__(self, maildir: Path) -> None:
+        maildir.mkdir(parents=True, exist_ok=True)
+        self.mailbox = mailbox.Maildir(maildir, create=True)
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd API)
+        message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.SMTP)
+        # The envelope recipients are what the server was asked to deliver to.
+        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        message["X-Envelope-From"] = envelope.mail_from or ""
+        self.mailbox.add(mailbox.MaildirMessage(message))
+        return "250 Message accepted for delivery"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=2525)
+    parser.add_argument("--maildir", type=Path, required=True)
+    args = parser.parse_args()
+
+    controller = Controller(MaildirHandler(args.maildir), hostname=args.host, port=args.port)
+    controller.start()
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        loop.run_until_complete(stop.wait())
+    finally:
+        controller.stop()
+
+
+if __name__ == "__main__":
+    main()
