@@ -1,0 +1,21 @@
+"""The ticketflow service chassis: what every service is built on, wired the same way."""
+
+from .consumers import PermanentError, Subscriptions
+from .database import UnitOfWork
+from .errors import ApiError, Conflict, NotFound, Unprocessable
+from .service import Service, ServiceDep
+from .settings import ServiceSettings, database_url_field
+
+__all__ = [
+    "ApiError",
+    "Conflict",
+    "NotFound",
+    "PermanentError",
+    "Service",
+    "ServiceDep",
+    "ServiceSettings",
+    "Subscriptions",
+    "UnitOfWork",
+    "Unprocessable",
+    "database_url_field",
+]

@@ -1,0 +1,64 @@
+"""Per-service Alembic migrations, run at startup or with ``python -m <service> migrate``.
+
+A service's ``store/migrations/env.py`` is one call to ``run_env``. Replicas
+starting together serialize on an advisory lock, so each migration runs once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from pathlib import Path
+
+from alembic import command, context
+from alembic.config import Config
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import Connection
+
+from .database import standalone_engine
+
+
+def alembic_config(migrations_dir: Path, database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(migrations_dir))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    config.set_main_option("file_template", "%%(rev)s_%%(slug)s")
+    return config
+
+
+def upgrade(migrations_dir: Path, database_url: str) -> None:
+    """Apply pending migrations (blocking; call from a thread inside an event loop)."""
+    command.upgrade(alembic_config(migrations_dir, database_url), "head")
+
+
+async def upgrade_async(migrations_dir: Path, database_url: str) -> None:
+    await asyncio.to_thread(upgrade, migrations_dir, database_url)
+
+
+def revision(migrations_dir: Path, database_url: str, message: str) -> None:
+    """Autogenerate a migration from the difference between the tables and the database."""
+    command.revision(alembic_config(migrations_dir, database_url), message=message, autogenerate=True)
+
+
+def run_env(metadata: MetaData) -> None:
+    """The body of every service's Alembic ``env.py``."""
+    url = context.config.get_main_option("sqlalchemy.url")
+    lock_key = zlib.crc32(f"ticketflow-migrations-{metadata.info.get('service', '')}".encode())
+
+    def migrate(connection: Connection) -> None:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": lock_key})
+        try:
+            context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": lock_key})
+
+    async def run() -> None:
+        engine = standalone_engine(url)
+        async with engine.connect() as connection:
+            await connection.run_sync(migrate)
+            await connection.commit()
+        await engine.dispose()
+
+    asyncio.run(run())

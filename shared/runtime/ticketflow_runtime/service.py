@@ -1,0 +1,211 @@
+"""The service chassis: one ``Service`` wires a ticketflow service the same way as the others.
+
+    service = Service("issuance", Settings(), metadata=tables.metadata,
+                      migrations_dir=..., subscriptions=handlers.subscriptions,
+                      routers=[api.router], publishes=[TicketIssued])
+    app = service.app        # ASGI app: the API, /livez, /readyz, /metrics
+
+Startup: migrations, Kafka consumers, outbox relay. Shutdown (SIGTERM):
+readiness drops, consumers stop and in-flight handlers finish (their offsets
+commit), the relay finishes its batch, connections close, spans are flushed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.specification import AsyncAPI
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Histogram, generate_latest
+from sqlalchemy import MetaData
+
+from ticketflow_schemas.events import Event
+
+from .consumers import DeadLetterPolicy, Subscriptions, register_subscriptions
+from .database import Database
+from .errors import install_error_handlers
+from .migrations import upgrade_async
+from .outbox import OutboxRelay
+from .settings import ServiceSettings
+from .telemetry import configure_logging, configure_tracing
+
+log = logging.getLogger(__name__)
+
+HTTP_LATENCY = Histogram(
+    "ticketflow_http_request_duration_seconds", "HTTP request latency", ["method", "route", "status"]
+)
+
+StartupHook = Callable[["Service"], Awaitable[None]]
+
+
+class Service:
+    def __init__(
+        self,
+        name: str,
+        settings: ServiceSettings,
+        *,
+        metadata: MetaData,
+        migrations_dir: Path,
+        description: str,
+        subscriptions: Subscriptions | None = None,
+        routers: Sequence[APIRouter] = (),
+        publishes: Sequence[type[Event]] = (),
+        on_startup: Sequence[StartupHook] = (),
+        version: str = "0.1.0",
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.metadata = metadata
+        self.migrations_dir = migrations_dir
+        self.on_startup = list(on_startup)
+        self.ready = False
+
+        configure_logging(name, settings.log_level)
+        self.tracer_provider = configure_tracing(
+            settings.otel_service_name or name, otlp_endpoint=settings.otel_exporter_otlp_endpoint
+        )
+
+        self.database = Database(settings.database_url, service=name, pool_size=settings.database_pool_size)
+        SQLAlchemyInstrumentor().instrument(
+            engine=self.database.engine.sync_engine, tracer_provider=self.tracer_provider
+        )
+
+        self.dead_letters = DeadLetterPolicy(
+            name,
+            max_attempts=settings.handler_max_attempts,
+            backoff=settings.handler_retry_backoff_seconds,
+            backoff_max=settings.handler_retry_backoff_max_seconds,
+        )
+        self.broker = KafkaBroker(
+            settings.kafka_bootstrap_servers,
+            client_id=f"ticketflow-{name}",
+            # Never lose an acknowledged event: all in-sync replicas, no duplicates on retry.
+            acks="all",
+            enable_idempotence=True,
+            graceful_timeout=settings.graceful_timeout_seconds,
+            middlewares=(
+                KafkaTelemetryMiddleware(tracer_provider=self.tracer_provider),
+                KafkaPrometheusMiddleware(registry=REGISTRY, app_name=name),
+                self.dead_letters,
+            ),
+            logger=logging.getLogger(f"{name}.kafka"),
+            description=description,
+        )
+        self.dead_letters.broker = self.broker
+        if subscriptions is not None:
+            register_subscriptions(self.broker, self.database, name, subscriptions)
+        for model in publishes:
+            # Publishing goes through the outbox relay; these declarations document it.
+            self.broker.publisher(model.topic, title=f"{name}:{model.topic}", schema=model,
+                                  description=model.__doc__)
+
+        self.relay = OutboxRelay(
+            service=name,
+            database=self.database,
+            broker=self.broker,
+            batch_size=settings.outbox_batch_size,
+            poll_seconds=settings.outbox_poll_seconds,
+            publish_timeout=settings.outbox_publish_timeout_seconds,
+        )
+        self.asyncapi = AsyncAPI(self.broker, title=f"ticketflow {name}", version=version, description=description)
+        self.app = self._build_app(routers, description, version)
+
+    # -- HTTP
+
+    def _build_app(self, routers: Sequence[APIRouter], description: str, version: str) -> FastAPI:
+        app = FastAPI(title=f"ticketflow {self.name}", description=description, version=version,
+                      lifespan=self._lifespan)
+        app.state.service = self
+        install_error_handlers(app)
+        app.include_router(self._health_router())
+        for router in routers:
+            app.include_router(router)
+
+        @app.middleware("http")
+        async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+            started = time.perf_counter()
+            response = await call_next(request)
+            route = request.scope.get("route")
+            HTTP_LATENCY.labels(request.method, getattr(route, "path", "unmatched"), response.status_code).observe(
+                time.perf_counter() - started
+            )
+            return response
+
+        FastAPIInstrumentor.instrument_app(
+            app, tracer_provider=self.tracer_provider, excluded_urls="livez,readyz,metrics"
+        )
+        return app
+
+    def _health_router(self) -> APIRouter:
+        router = APIRouter(tags=["operations"])
+
+        @router.get("/livez", summary="Liveness: the process is serving")
+        async def livez() -> dict[str, str]:
+            return {"status": "ok"}
+
+        @router.get("/readyz", summary="Readiness: started, and Kafka and the database answer")
+        async def readyz() -> JSONResponse:
+            checks = await self.readiness()
+            ok = all(value == "ok" for value in checks.values())
+            return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
+                                status_code=200 if ok else 503)
+
+        @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+        async def metrics() -> Response:
+            return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+        return router
+
+    async def readiness(self) -> dict[str, str]:
+        checks = {"started": "ok" if self.ready else "starting"}
+        try:
+            await self.database.ping()
+            checks["database"] = "ok"
+        except Exception as error:
+            checks["database"] = f"failing: {type(error).__name__}"
+        try:
+            checks["kafka"] = "ok" if await self.broker.ping(timeout=2.0) else "failing: no answer"
+        except Exception as error:
+            checks["kafka"] = f"failing: {type(error).__name__}"
+        return checks
+
+    # -- lifecycle
+
+    @asynccontextmanager
+    async def _lifespan(self, _: FastAPI) -> AsyncIterator[None]:
+        if self.settings.run_migrations:
+            await upgrade_async(self.migrations_dir, self.settings.database_url)
+        await self.broker.start()
+        await self.relay.start()
+        for hook in self.on_startup:
+            await hook(self)
+        self.ready = True
+        log.info("service started", extra={"port": self.settings.http_port})
+        try:
+            yield
+        finally:
+            self.ready = False
+            log.info("service stopping: finishing in-flight work")
+            await self.relay.stop()
+            await self.broker.stop()
+            await self.database.dispose()
+            self.tracer_provider.shutdown()
+            log.info("service stopped")
+
+
+def current_service(request: Request) -> Service:
+    return request.app.state.service
+
+
+ServiceDep = Annotated[Service, Depends(current_service)]

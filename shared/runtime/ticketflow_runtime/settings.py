@@ -1,0 +1,50 @@
+"""Service settings, read from the environment (pydantic-settings).
+
+Each service subclasses ``ServiceSettings`` and names its database variable,
+``<SERVICE>_DATABASE_URL``, so one environment can hold all five.
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def database_url_field(service: str) -> object:
+    """The ``database_url`` field of a service: ``<SERVICE>_DATABASE_URL`` or ``DATABASE_URL``."""
+    return Field(
+        validation_alias=AliasChoices(f"{service.upper()}_DATABASE_URL", "DATABASE_URL"),
+        description="SQLAlchemy URL of the service's own PostgreSQL database (postgresql+asyncpg://...)",
+    )
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", populate_by_name=True)
+
+    database_url: str
+    kafka_bootstrap_servers: str = Field(default="127.0.0.1:29092", description="Kafka bootstrap servers, comma-separated")
+    http_host: str = Field(default="127.0.0.1", description="address the HTTP server binds")
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    public_base_url: str | None = Field(default=None, description="URL this service is reached at, for links")
+    log_level: str = "INFO"
+    run_migrations: bool = Field(default=True, description="apply Alembic migrations at startup")
+
+    # Consumers: bounded retries with exponential backoff, then the dead-letter topic.
+    handler_max_attempts: int = Field(default=5, ge=1)
+    handler_retry_backoff_seconds: float = Field(default=0.2, gt=0)
+    handler_retry_backoff_max_seconds: float = Field(default=5.0, gt=0)
+
+    # Outbox relay: woken by NOTIFY, polls as a fallback.
+    outbox_batch_size: int = Field(default=500, ge=1)
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    outbox_publish_timeout_seconds: float = Field(default=30.0, gt=0)
+
+    # Graceful shutdown: in-flight handlers get this long to finish (Kubernetes'
+    # terminationGracePeriodSeconds must be longer).
+    graceful_timeout_seconds: float = Field(default=20.0, gt=0)
+
+    # Telemetry: spans are exported over OTLP/HTTP when an endpoint is set
+    # (the exporter also reads the other standard OTEL_* variables).
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str | None = None
+    database_pool_size: int = Field(default=10, ge=1)

@@ -1,0 +1,92 @@
+"""Telemetry: JSON logs, OpenTelemetry tracing and the trace of one order.
+
+Spans cover HTTP requests (FastAPI instrumentation), Kafka publish and consume
+(FastStream's middleware, W3C ``traceparent`` header) and database calls
+(SQLAlchemy instrumentation). They are exported over OTLP/HTTP when
+``OTEL_EXPORTER_OTLP_ENDPOINT`` is set.
+
+An order's path crosses HTTP calls made later by people (assigning a ticket,
+scanning it). ``continue_trace`` parents that work on the trace the ticket came
+from, linking the request's own span, so one order is one trace from creation
+to check-in.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from opentelemetry import trace
+from opentelemetry.propagate import extract, inject
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from pythonjsonlogger.json import JsonFormatter
+
+
+class _TraceContextFilter(logging.Filter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.service = self.service
+        span = trace.get_current_span().get_span_context()
+        if span.is_valid:
+            record.trace_id = format(span.trace_id, "032x")
+            record.span_id = format(span.span_id, "016x")
+        return True
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    """One JSON object per line on stdout, with the service and trace ids."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(
+        JsonFormatter(
+            "{asctime}{levelname}{name}{message}",
+            style="{",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+            timestamp=False,
+        )
+    )
+    handler.addFilter(_TraceContextFilter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access", "faststream", "aiokafka"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+def configure_tracing(service: str, *, otlp_endpoint: str | None) -> TracerProvider:
+    provider = TracerProvider(resource=Resource.create({"service.name": service, "service.namespace": "ticketflow"}))
+    if otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer("ticketflow")
+
+
+def current_traceparent() -> str | None:
+    """The W3C traceparent of the current span, to store beside an entity."""
+    carrier: dict[str, str] = {}
+    inject(carrier)
+    return carrier.get("traceparent")
+
+
+@contextmanager
+def continue_trace(traceparent: str | None, name: str, **attributes: str) -> Iterator[trace.Span]:
+    """Run work as part of the trace ``traceparent`` belongs to, linked to the current span."""
+    current = trace.get_current_span().get_span_context()
+    links = [trace.Link(current)] if current.is_valid else []
+    parent = extract({"traceparent": traceparent}) if traceparent else None
+    with tracer().start_as_current_span(name, context=parent, links=links, attributes=attributes) as span:
+        yield span

@@ -1,0 +1,168 @@
+"""Event contracts: one Pydantic model per event type and version.
+
+Compatibility rule: a published version only ever gains optional fields. A
+breaking change is a new ``vN`` type (``tests/contract`` enforces this against
+the snapshots in ``tests/contract/snapshots``).
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
+
+from . import topics
+
+PaymentMethod = Literal["card", "invoice", "sponsored", "free"]
+Currency = Annotated[str, Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code")]
+MinorUnits = Annotated[int, Field(ge=0, description="amount in the currency's minor units")]
+
+
+class Contract(BaseModel):
+    """Base of every payload: unknown fields are ignored so producers may add optional ones."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Event(Contract):
+    """An event published on Kafka. Subclasses name their type, topic and key."""
+
+    ce_type: ClassVar[str]
+    topic: ClassVar[str]
+
+    def kafka_key(self) -> str:
+        raise NotImplementedError
+
+
+class Amount(Contract):
+    currency: Currency
+    net: MinorUnits
+    vat: MinorUnits
+    gross: MinorUnits
+
+
+class Buyer(Contract):
+    name: str = Field(min_length=1, max_length=200)
+    email: EmailStr
+    company: str | None = None
+    phone: str | None = None
+    language: str = Field(default="en", pattern=r"^[a-z]{2}$")
+
+
+class OrderLine(Contract):
+    line_no: int = Field(ge=1)
+    ticket_type_id: uuid.UUID
+    ticket_type_name: str
+    quantity: int = Field(ge=1)
+    unit_net: MinorUnits
+
+
+class OrderSettled(Event):
+    """Paid or approved: tickets may now be generated from the order."""
+
+    ce_type: ClassVar[str] = "ticketflow.order.settled.v1"
+    topic: ClassVar[str] = topics.ORDER_SETTLED
+
+    order_id: uuid.UUID
+    order_number: str
+    event_id: uuid.UUID
+    event_name: str
+    buyer: Buyer
+    payment_method: PaymentMethod
+    lines: list[OrderLine] = Field(min_length=1)
+    quantity: int = Field(ge=1, description="total tickets over all lines")
+    amount: Amount
+    settled_at: AwareDatetime
+
+    def kafka_key(self) -> str:
+        return str(self.order_id)
+
+
+class SigningKey(Contract):
+    key_id: str = Field(description="identifies the event's Ed25519 key that signed the QR")
+    public_key: str = Field(description="raw Ed25519 public key, base64url without padding")
+
+
+class TicketIssued(Event):
+    """One ticket generated from a settled order."""
+
+    ce_type: ClassVar[str] = "ticketflow.ticket.issued.v1"
+    topic: ClassVar[str] = topics.TICKET_ISSUED
+
+    ticket_id: uuid.UUID
+    ticket_number: str
+    order_id: uuid.UUID
+    event_id: uuid.UUID
+    line_no: int = Field(ge=1)
+    ticket_type_id: uuid.UUID
+    ticket_type_name: str
+    secret_version: int = Field(ge=1)
+    qr_payload: str = Field(description="signed QR payload, base64url; no personal data")
+    signing_key: SigningKey
+    buyer_email: EmailStr
+    issued_at: AwareDatetime
+
+    def kafka_key(self) -> str:
+        return str(self.ticket_id)
+
+
+class Holder(Contract):
+    person_id: uuid.UUID
+    name: str
+    email: EmailStr
+    company: str | None = None
+    language: str = Field(default="en", pattern=r"^[a-z]{2}$")
+
+
+class TicketAssigned(Event):
+    """A ticket now belongs to a person, or to nobody again (``holder`` is null)."""
+
+    ce_type: ClassVar[str] = "ticketflow.ticket.assigned.v1"
+    topic: ClassVar[str] = topics.TICKET_ASSIGNED
+
+    ticket_id: uuid.UUID
+    ticket_number: str
+    order_id: uuid.UUID
+    event_id: uuid.UUID
+    ticket_type_name: str
+    holder: Holder | None
+    previous_person_id: uuid.UUID | None = None
+    qr_payload: str = Field(description="the ticket's current signed QR payload")
+    secret_version: int = Field(ge=1)
+    assigned_at: AwareDatetime
+    assigned_by: str = Field(description="who made the change: buyer, staff:<name>, claim")
+
+    def kafka_key(self) -> str:
+        return str(self.ticket_id)
+
+
+class TicketCheckedIn(Event):
+    """Admitted on a check-in list."""
+
+    ce_type: ClassVar[str] = "ticketflow.ticket.checked_in.v1"
+    topic: ClassVar[str] = topics.TICKET_CHECKED_IN
+
+    ticket_id: uuid.UUID
+    event_id: uuid.UUID
+    check_in_id: uuid.UUID
+    check_in_list_id: uuid.UUID
+    check_in_list_name: str
+    gate: str
+    mode: Literal["online", "offline", "manual"]
+    checked_in_at: AwareDatetime
+    holder_person_id: uuid.UUID | None = None
+
+    def kafka_key(self) -> str:
+        return str(self.ticket_id)
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    model.ce_type: model
+    for model in (OrderSettled, TicketIssued, TicketAssigned, TicketCheckedIn)
+}
+
+
+def model_for(ce_type: str) -> type[Event]:
+    return EVENT_TYPES[ce_type]
+
