@@ -17,8 +17,10 @@ from aiosmtpd.controller import Controller
 
 class MaildirHandler:
     def __init__(self, maildir: Path) -> None:
-        maildir.mkdir(parents=True, exist_ok=True)
-        self.mailbox = mailbox.Maildir(maildir, create=True)
+        # Maildir(create=True) skips its subfolders when the folder exists already.
+        for sub in ("tmp", "new", "cur"):
+            (maildir / sub).mkdir(parents=True, exist_ok=True)
+        self.mailbox = mailbox.Maildir(maildir, create=False)
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd API)
         message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.SMTP)

@@ -11,27 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import zlib
 from typing import TYPE_CHECKING
 
 from opentelemetry import context as otel_context
 from opentelemetry.propagate import extract, inject
 from prometheus_client import Counter, Gauge
-from sqlalchemy import func, select, text, update
+from sqlalchemy import MetaData, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketflow_schemas.envelope import Envelope
 from ticketflow_schemas.events import Event
 
 from .tables import outbox_table
+from .worker import DrainingWorker
 
 if TYPE_CHECKING:
     from faststream.kafka import KafkaBroker
 
     from .database import Database
-
-log = logging.getLogger(__name__)
 
 OUTBOX_PENDING = Gauge("ticketflow_outbox_pending", "Outbox events not yet published", ["service"])
 OUTBOX_PUBLISHED = Counter("ticketflow_outbox_published_total", "Outbox events published", ["service", "topic"])
@@ -78,7 +76,7 @@ class Outbox:
         return envelope
 
 
-class OutboxRelay:
+class OutboxRelay(DrainingWorker):
     def __init__(
         self,
         *,
@@ -89,80 +87,22 @@ class OutboxRelay:
         poll_seconds: float = 1.0,
         publish_timeout: float = 30.0,
     ) -> None:
-        from sqlalchemy import MetaData
-
+        super().__init__(database_url=database.engine.url, channel=notify_channel(service),
+                         batch_size=batch_size, poll_seconds=poll_seconds)
+        self.name = f"outbox-relay-{service}"
         self.service = service
         self.database = database
         self.broker = broker
-        self.batch_size = batch_size
-        self.poll_seconds = poll_seconds
         self.publish_timeout = publish_timeout
         self.table = outbox_table(MetaData())
         self._lock_key = zlib.crc32(f"ticketflow-outbox-{service}".encode())
-        self._wakeup = asyncio.Event()
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task | None = None
-        self._listener = None
-        self.healthy = True
 
-    # -- lifecycle
-
-    async def start(self) -> None:
-        await self._listen()
-        self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.service}")
-
-    async def stop(self) -> None:
-        """Let the batch in flight finish, then stop."""
-        self._stopping.set()
-        self._wakeup.set()
-        if self._task is not None:
-            await self._task
-        if self._listener is not None:
-            try:
-                await self._listener.close(timeout=5)
-            except Exception:  # the database may already be gone at shutdown
-                pass
-
-    async def _listen(self) -> None:
-        import asyncpg
-
-        url = self.database.engine.url.set(drivername="postgresql")
-        try:
-            self._listener = await asyncpg.connect(url.render_as_string(hide_password=False))
-            await self._listener.add_listener(notify_channel(self.service), lambda *_: self._wakeup.set())
-        except Exception as error:  # polling still works without notifications
-            log.warning("outbox relay listens without NOTIFY: %r", error)
-            self._listener = None
-
-    async def _run(self) -> None:
-        backoff = self.poll_seconds
-        while not self._stopping.is_set():
-            try:
-                published = await self.publish_pending()
-                self.healthy = True
-                backoff = self.poll_seconds
-            except Exception as error:
-                OUTBOX_FAILURES.labels(self.service).inc()
-                self.healthy = False
-                log.warning("outbox publish failed, retrying in %.1fs: %r", backoff, error)
-                await self._sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-                if self._listener is None or self._listener.is_closed():
-                    await self._listen()
-                continue
-            if published < self.batch_size:
-                await self._sleep(self.poll_seconds)
-
-    async def _sleep(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
-        self._wakeup.clear()
+    def failed(self, error: Exception) -> None:
+        OUTBOX_FAILURES.labels(self.service).inc()
 
     # -- publishing
 
-    async def publish_pending(self) -> int:
+    async def work_once(self) -> int:
         """Publish one batch of unpublished events; returns how many."""
         t = self.table
         async with self.database.sessions() as session, session.begin():

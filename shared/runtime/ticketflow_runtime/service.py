@@ -39,6 +39,7 @@ from .migrations import upgrade_async
 from .outbox import OutboxRelay
 from .settings import ServiceSettings
 from .telemetry import configure_logging, configure_tracing
+from .worker import DrainingWorker
 
 log = logging.getLogger(__name__)
 
@@ -118,8 +119,13 @@ class Service:
             poll_seconds=settings.outbox_poll_seconds,
             publish_timeout=settings.outbox_publish_timeout_seconds,
         )
+        self.workers: list[DrainingWorker] = [self.relay]
         self.asyncapi = AsyncAPI(self.broker, title=f"ticketflow {name}", version=version, description=description)
         self.app = self._build_app(routers, description, version)
+
+    def add_worker(self, worker: DrainingWorker) -> None:
+        """A background worker started after the broker and stopped before it."""
+        self.workers.append(worker)
 
     # -- HTTP
 
@@ -187,7 +193,8 @@ class Service:
         if self.settings.run_migrations:
             await upgrade_async(self.migrations_dir, self.settings.database_url)
         await self.broker.start()
-        await self.relay.start()
+        for worker in self.workers:
+            await worker.start()
         for hook in self.on_startup:
             await hook(self)
         self.ready = True
@@ -197,7 +204,8 @@ class Service:
         finally:
             self.ready = False
             log.info("service stopping: finishing in-flight work")
-            await self.relay.stop()
+            for worker in reversed(self.workers):
+                await worker.stop()
             await self.broker.stop()
             await self.database.dispose()
             self.tracer_provider.shutdown()

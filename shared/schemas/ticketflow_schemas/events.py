@@ -80,7 +80,7 @@ class OrderSettled(Event):
 
 
 class SigningKey(Contract):
-    key_id: str = Field(description="identifies the event's Ed25519 key that signed the QR")
+    key_id: str = Field(pattern=r"^[0-9a-f]{8}$", description="the event's Ed25519 key that signed the QR")
     public_key: str = Field(description="raw Ed25519 public key, base64url without padding")
 
 

@@ -1,0 +1,51 @@
+"""The assignment database: event persons, the tickets they can hold, and who holds which."""
+
+from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text, func
+from sqlalchemy.dialects.postgresql import UUID
+
+from ticketflow_runtime.tables import service_metadata
+
+metadata, outbox, inbox = service_metadata()
+metadata.info["service"] = "assignment"
+
+persons = Table(
+    "persons",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("event_id", UUID(as_uuid=True), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320), nullable=False),
+    Column("company", String(200)),
+    Column("language", String(2), nullable=False, server_default="en"),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+# A person is specific to one event; their email identifies them there.
+Index("uq_persons_event_email", persons.c.event_id, func.lower(persons.c.email), unique=True)
+
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("number", String(20), nullable=False),
+    Column("order_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("event_id", UUID(as_uuid=True), nullable=False),
+    Column("ticket_type_name", String(200), nullable=False),
+    Column("buyer_email", String(320), nullable=False),
+    Column("qr_payload", Text, nullable=False),
+    Column("secret_version", Integer, nullable=False),
+    Column("holder_id", UUID(as_uuid=True), ForeignKey("persons.id")),
+    # The trace the ticket was issued in: later changes by people join it.
+    Column("traceparent", String(64)),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+holder_history = Table(
+    "holder_history",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("ticket_id", UUID(as_uuid=True), ForeignKey("tickets.id"), nullable=False, index=True),
+    Column("person_id", UUID(as_uuid=True), ForeignKey("persons.id")),
+    Column("changed_by", String(200), nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,20 @@
+"""Kafka handlers of the checkin service: its own projection of valid tickets."""
+
+from ticketflow_runtime import Subscriptions, UnitOfWork
+from ticketflow_schemas.events import TicketAssigned, TicketIssued
+
+from . import usecases
+
+subscriptions = Subscriptions()
+
+
+@subscriptions.on(TicketIssued)
+async def record_issued_ticket(event: TicketIssued, uow: UnitOfWork) -> None:
+    """Learns the ticket, its secret version and the event's public key."""
+    await usecases.record_issued_ticket(uow, event)
+
+
+@subscriptions.on(TicketAssigned)
+async def record_assignment(event: TicketAssigned, uow: UnitOfWork) -> None:
+    """Keeps the holder's name for the gate staff."""
+    await usecases.record_assignment(uow, event)

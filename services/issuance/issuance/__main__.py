@@ -1,0 +1,5 @@
+from ticketflow_runtime.cli import main
+
+from .app import create_service
+
+main(create_service)

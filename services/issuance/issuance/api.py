@@ -1,0 +1,81 @@
+"""HTTP API of the issuance service: tickets and the public keys scanners verify with."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from ticketflow_runtime import NotFound, ServiceDep
+from ticketflow_runtime.errors import ERROR_RESPONSES
+from ticketflow_schemas import qr
+
+from .domain import public_key_text
+from .store.tables import signing_keys, tickets
+
+router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
+
+
+class PublicKeyView(BaseModel):
+    key_id: str
+    algorithm: str = "Ed25519"
+    public_key: str
+    status: str
+    created_at: datetime
+
+
+class EventKeysView(BaseModel):
+    event_id: uuid.UUID
+    keys: list[PublicKeyView]
+
+
+class TicketView(BaseModel):
+    id: uuid.UUID
+    number: str
+    order_id: uuid.UUID
+    event_id: uuid.UUID
+    ticket_type_name: str
+    status: str
+    secret_version: int
+    issued_at: datetime
+
+
+@router.get("/events/{event_id}/keys", tags=["keys"], summary="The event's public QR verification keys")
+async def event_keys(event_id: uuid.UUID, service: ServiceDep) -> EventKeysView:
+    async with service.database.sessions() as session:
+        rows = (
+            await session.execute(
+                select(signing_keys).where(signing_keys.c.event_id == event_id).order_by(signing_keys.c.created_at)
+            )
+        ).all()
+    return EventKeysView(
+        event_id=event_id,
+        keys=[
+            PublicKeyView(key_id=qr.key_id_text(r.key_id), public_key=public_key_text(r.public_key),
+                          status="retired" if r.retired_at else "active", created_at=r.created_at)
+            for r in rows
+        ],
+    )
+
+
+@router.get("/orders/{order_id}/tickets", tags=["tickets"], summary="The tickets generated from an order")
+async def order_tickets(order_id: uuid.UUID, service: ServiceDep) -> list[TicketView]:
+    async with service.database.sessions() as session:
+        rows = (
+            await session.execute(
+                select(tickets).where(tickets.c.order_id == order_id).order_by(tickets.c.line_no, tickets.c.seq)
+            )
+        ).all()
+    return [TicketView(**r._mapping) for r in rows]
+
+
+@router.get("/tickets/{ticket_id}", tags=["tickets"], summary="One ticket")
+async def get_ticket(ticket_id: uuid.UUID, service: ServiceDep) -> TicketView:
+    async with service.database.sessions() as session:
+        row = (await session.execute(select(tickets).where(tickets.c.id == ticket_id))).first()
+    if row is None:
+        raise NotFound("ticket_not_found", f"No ticket {ticket_id}.")
+    return TicketView(**row._mapping)

@@ -1,0 +1,14 @@
+"""Kafka handlers of the issuance service."""
+
+from ticketflow_runtime import Subscriptions, UnitOfWork
+from ticketflow_schemas.events import OrderSettled
+
+from . import usecases
+
+subscriptions = Subscriptions()
+
+
+@subscriptions.on(OrderSettled)
+async def issue_tickets(event: OrderSettled, uow: UnitOfWork) -> None:
+    """Generates the settled order's tickets, each with a signed QR payload."""
+    await usecases.issue_tickets(uow, event)

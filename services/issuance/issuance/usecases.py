@@ -1,0 +1,91 @@
+"""What the issuance service does: tickets from settled orders, signed with the event's key."""
+
+from __future__ import annotations
+
+import uuid
+import zlib
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketflow_runtime import UnitOfWork
+from ticketflow_schemas import events as contracts
+from ticketflow_schemas import qr
+
+from .domain import SigningKeyPair, TicketStatus, new_ticket_number
+from .store.tables import signing_keys, tickets
+
+
+async def issue_tickets(uow: UnitOfWork, order: contracts.OrderSettled) -> int:
+    """Create exactly ``quantity`` tickets per order line; returns how many are new.
+
+    The (order, line, seq) key makes this idempotent beyond the inbox: a second,
+    different order.settled for the same order creates nothing.
+    """
+    key = await active_signing_key(uow.session, order.event_id)
+    issued_at = datetime.now(UTC)
+    created = 0
+    for line in order.lines:
+        for seq in range(1, line.quantity + 1):
+            ticket_id = uuid.uuid4()
+            number = await _insert_ticket(uow.session, ticket_id, order, line, seq, key, issued_at)
+            if number is None:
+                continue  # this ticket of the order exists already
+            created += 1
+            await uow.outbox.add(
+                contracts.TicketIssued(
+                    ticket_id=ticket_id, ticket_number=number, order_id=order.order_id, event_id=order.event_id,
+                    line_no=line.line_no, ticket_type_id=line.ticket_type_id, ticket_type_name=line.ticket_type_name,
+                    secret_version=1, qr_payload=key.sign_ticket(ticket_id, 1),
+                    signing_key=contracts.SigningKey(key_id=qr.key_id_text(key.key_id), public_key=key.public_key_text),
+                    buyer_email=order.buyer.email, issued_at=issued_at,
+                )
+            )
+    return created
+
+
+async def _insert_ticket(session: AsyncSession, ticket_id: uuid.UUID, order: contracts.OrderSettled,
+                         line: contracts.OrderLine, seq: int, key: SigningKeyPair, issued_at: datetime) -> str | None:
+    while True:
+        number = new_ticket_number()
+        statement = (
+            insert(tickets)
+            .values(id=ticket_id, number=number, order_id=order.order_id, line_no=line.line_no, seq=seq,
+                    event_id=order.event_id, ticket_type_id=line.ticket_type_id,
+                    ticket_type_name=line.ticket_type_name, buyer_email=str(order.buyer.email),
+                    status=TicketStatus.ISSUED.value, secret_version=1, key_id=key.key_id, issued_at=issued_at)
+            .on_conflict_do_nothing()
+            .returning(tickets.c.number)
+        )
+        inserted = (await session.execute(statement)).scalar_one_or_none()
+        if inserted is not None:
+            return inserted
+        exists = await session.scalar(
+            select(func.count()).select_from(tickets).where(
+                tickets.c.order_id == order.order_id, tickets.c.line_no == line.line_no, tickets.c.seq == seq
+            )
+        )
+        if exists:
+            return None
+        # Otherwise the random number collided with another ticket's: draw again.
+
+
+async def active_signing_key(session: AsyncSession, event_id: uuid.UUID) -> SigningKeyPair:
+    """The event's signing key, created on first use."""
+    # Serialize key creation per event across concurrent handlers and replicas.
+    await session.execute(select(func.pg_advisory_xact_lock(zlib.crc32(event_id.bytes))))
+    row = (
+        await session.execute(
+            select(signing_keys).where(signing_keys.c.event_id == event_id, signing_keys.c.retired_at.is_(None))
+        )
+    ).first()
+    if row is not None:
+        return SigningKeyPair(row.key_id, row.private_key, row.public_key)
+    key = SigningKeyPair.generate()
+    await session.execute(
+        insert(signing_keys).values(key_id=key.key_id, event_id=event_id, private_key=key.private_key,
+                                    public_key=key.public_key)
+    )
+    return key

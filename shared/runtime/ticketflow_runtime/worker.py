@@ -1,0 +1,96 @@
+"""Background workers that drain a table: woken by PostgreSQL NOTIFY, polling as a fallback.
+
+The outbox relay and the mail dispatcher are both such workers: a row is
+committed, NOTIFY wakes the worker at commit, it works in batches until the
+table is drained, and backs off while its downstream (Kafka, SMTP) fails.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from abc import ABC, abstractmethod
+
+from sqlalchemy.engine import URL
+
+log = logging.getLogger(__name__)
+
+
+class DrainingWorker(ABC):
+    name: str = "worker"
+
+    def __init__(self, *, database_url: URL, channel: str, batch_size: int, poll_seconds: float,
+                 max_backoff: float = 10.0) -> None:
+        self.database_url = database_url
+        self.channel = channel
+        self.batch_size = batch_size
+        self.poll_seconds = poll_seconds
+        self.max_backoff = max_backoff
+        self.healthy = True
+        self._wakeup = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._listener = None
+
+    @abstractmethod
+    async def work_once(self) -> int:
+        """Process one batch; return how many rows it handled."""
+
+    def failed(self, error: Exception) -> None:
+        """Hook for metrics when a batch fails."""
+
+    async def start(self) -> None:
+        await self._listen()
+        self._task = asyncio.create_task(self._run(), name=self.name)
+
+    async def stop(self) -> None:
+        """Let the batch in flight finish, then stop."""
+        self._stopping.set()
+        self._wakeup.set()
+        if self._task is not None:
+            await self._task
+        if self._listener is not None:
+            try:
+                await self._listener.close(timeout=5)
+            except Exception:  # the database may already be gone at shutdown
+                pass
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def _listen(self) -> None:
+        import asyncpg
+
+        url = self.database_url.set(drivername="postgresql")
+        try:
+            self._listener = await asyncpg.connect(url.render_as_string(hide_password=False))
+            await self._listener.add_listener(self.channel, lambda *_: self._wakeup.set())
+        except Exception as error:  # polling still works without notifications
+            log.warning("%s polls without NOTIFY: %r", self.name, error)
+            self._listener = None
+
+    async def _run(self) -> None:
+        backoff = self.poll_seconds
+        while not self._stopping.is_set():
+            try:
+                done = await self.work_once()
+                self.healthy = True
+                backoff = self.poll_seconds
+            except Exception as error:
+                self.failed(error)
+                self.healthy = False
+                log.warning("%s failed, retrying in %.1fs: %r", self.name, backoff, error)
+                await self._sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                if self._listener is None or self._listener.is_closed():
+                    await self._listen()
+                continue
+            if done < self.batch_size:
+                await self._sleep(self.poll_seconds)
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+        self._wakeup.clear()
