@@ -91,6 +91,12 @@ class Flow:
         response.raise_for_status()
         return response.json()
 
+    def gate_knows(self, ticket_id: str, timeout: float = 30) -> dict:
+        """Wait until the checkin projection has the ticket."""
+        url = f"{service_url('checkin')}/v1/tickets/{ticket_id}"
+        return wait_until(lambda: (r := self.http.get(url)).status_code == 200 and r.json(),
+                          timeout=timeout, what=f"the gate to know ticket {ticket_id}")
+
     def scan_when_known(self, payload: str, *, gate: str = "North gate", timeout: float = 30) -> dict:
         """Scan once the gate's projection knows the ticket (the projection is eventually consistent)."""
         return wait_until(

@@ -9,12 +9,12 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from ticketflow_runtime import ServiceDep
+from ticketflow_runtime import NotFound, ServiceDep
 from ticketflow_runtime.errors import ERROR_RESPONSES
 
 from . import usecases
 from .domain import ScanResult
-from .store.tables import check_in_lists
+from .store.tables import check_in_lists, check_ins, tickets
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, tags=["check-in"])
 
@@ -48,6 +48,18 @@ class ScanOut(BaseModel):
     check_in: CheckInView | None = Field(description="this admission, or the earlier one for already_checked_in")
 
 
+class GateTicketView(BaseModel):
+    id: uuid.UUID
+    number: str
+    event_id: uuid.UUID
+    ticket_type: str
+    secret_version: int
+    voided: bool
+    holder_name: str | None
+    holder_company: str | None
+    check_ins: list[CheckInView]
+
+
 class CheckInListView(BaseModel):
     id: uuid.UUID
     event_id: uuid.UUID
@@ -61,6 +73,26 @@ async def scan(body: ScanIn, service: ServiceDep) -> ScanOut:
     async with service.database.unit_of_work() as uow:
         answer = await usecases.scan(uow, payload=body.payload, list_id=body.list_id, gate=body.gate, nonce=body.nonce)
     return ScanOut.model_validate(answer)
+
+
+@router.get("/tickets/{ticket_id}", summary="What the gate knows of a ticket, with its check-ins")
+async def gate_ticket(ticket_id: uuid.UUID, service: ServiceDep) -> GateTicketView:
+    async with service.database.sessions() as session:
+        ticket = (await session.execute(select(tickets).where(tickets.c.id == ticket_id))).first()
+        if ticket is None:
+            raise NotFound("ticket_not_found", f"The gate does not know ticket {ticket_id} (yet).")
+        admissions = (await session.execute(
+            select(check_ins.c.gate, check_ins.c.checked_in_at, check_in_lists.c.name)
+            .join(check_in_lists, check_in_lists.c.id == check_ins.c.list_id)
+            .where(check_ins.c.ticket_id == ticket_id, check_ins.c.reverted_at.is_(None))
+            .order_by(check_ins.c.checked_in_at)
+        )).all()
+    return GateTicketView(
+        id=ticket.id, number=ticket.number, event_id=ticket.event_id, ticket_type=ticket.ticket_type_name,
+        secret_version=ticket.secret_version, voided=ticket.voided, holder_name=ticket.holder_name,
+        holder_company=ticket.holder_company,
+        check_ins=[CheckInView(gate=a.gate, checked_in_at=a.checked_in_at, list=a.name) for a in admissions],
+    )
 
 
 @router.get("/events/{event_id}/lists", summary="The event's check-in lists")

@@ -120,6 +120,8 @@ class OutboxRelay(DrainingWorker):
                 OUTBOX_PENDING.labels(self.service).set(0)
                 return 0
             pending = [await self._send(row) for row in rows]
+            # The producer fails a send only once it has expired (request timeout),
+            # so a retry of the batch never races an earlier send still in flight.
             await asyncio.wait_for(asyncio.gather(*pending), timeout=self.publish_timeout)
             await session.execute(
                 update(t).where(t.c.id.in_([row.id for row in rows])).values(published_at=func.now())

@@ -94,6 +94,7 @@ class Service:
             # Never lose an acknowledged event: all in-sync replicas, no duplicates on retry.
             acks="all",
             enable_idempotence=True,
+            request_timeout_ms=settings.kafka_request_timeout_ms,
             graceful_timeout=settings.graceful_timeout_seconds,
             middlewares=(
                 KafkaTelemetryMiddleware(tracer_provider=self.tracer_provider),
@@ -117,7 +118,7 @@ class Service:
             broker=self.broker,
             batch_size=settings.outbox_batch_size,
             poll_seconds=settings.outbox_poll_seconds,
-            publish_timeout=settings.outbox_publish_timeout_seconds,
+            publish_timeout=settings.kafka_request_timeout_ms / 1000 + 10,
         )
         self.workers: list[DrainingWorker] = [self.relay]
         self.asyncapi = AsyncAPI(self.broker, title=f"ticketflow {name}", version=version, description=description)

@@ -37,7 +37,7 @@ class ServiceSettings(BaseSettings):
     # Outbox relay: woken by NOTIFY, polls as a fallback.
     outbox_batch_size: int = Field(default=500, ge=1)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
-    outbox_publish_timeout_seconds: float = Field(default=30.0, gt=0)
+    kafka_request_timeout_ms: int = Field(default=30_000, ge=1000, description="producer request and delivery timeout")
 
     # Graceful shutdown: in-flight handlers get this long to finish (Kubernetes'
     # terminationGracePeriodSeconds must be longer).

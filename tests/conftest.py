@@ -1,0 +1,58 @@
+"""Fixtures shared by the cross-service tests.
+
+The infrastructure (Kafka, PostgreSQL, SMTP sink) is started by ``make test``
+before pytest runs; ``stack`` starts the five services as real processes
+against it, exporting their spans to an in-test OTLP receiver.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from support.otlp import OtlpCollector  # noqa: E402
+from ticketflow_local.flow import Flow  # noqa: E402
+from ticketflow_local.stack import ServiceStack  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def otlp() -> OtlpCollector:
+    collector = OtlpCollector().start()
+    yield collector
+    collector.stop()
+
+
+@pytest.fixture(scope="session")
+def stack(otlp: OtlpCollector) -> ServiceStack:
+    services = ServiceStack(
+        extra_env={
+            "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_BSP_SCHEDULE_DELAY": "200",
+            # Fail fast in tests: three attempts, short backoff, then the dead-letter topic.
+            "HANDLER_MAX_ATTEMPTS": "3",
+            "HANDLER_RETRY_BACKOFF_SECONDS": "0.05",
+        }
+    )
+    services.start()
+    yield services
+    services.stop()
+
+
+@pytest.fixture
+def flow(stack: ServiceStack) -> Flow:
+    client = Flow()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def event(stack: ServiceStack) -> dict:
+    client = Flow()
+    created = client.create_event(name="End-to-end test event", capacity=100_000)
+    client.close()
+    return created
