@@ -1,0 +1,48 @@
+"""make test: start what the tests need, run every suite, stop what was started.
+
+Phases, in order, each a pytest run (the first failure does not hide the rest):
+  1. unit, contract, deployment and API-document tests (no infrastructure);
+  2. end-to-end tests: the five services as real processes on the real
+     Kafka, PostgreSQL and SMTP sink;
+  3. outage tests: the outbox across a Kafka stop and start (services down).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+from . import infra
+from .config import PATHS, REPO_ROOT
+
+PHASES = [
+    ("unit, contract and static checks", ["services", "shared", "tests/contract", "tests/deploy", "tests/docs"]),
+    ("end to end", ["tests/e2e"]),
+    ("outage", ["tests/outage"]),
+]
+
+
+def main() -> int:
+    started = time.monotonic()
+    os.chdir(REPO_ROOT)
+    started_infra = infra.up()
+    results: list[tuple[str, int, float]] = []
+    try:
+        for name, paths in PHASES:
+            print(f"\n=== {name} ===", flush=True)
+            phase_started = time.monotonic()
+            code = subprocess.call([sys.executable, "-m", "pytest", "-q", *sys.argv[1:], *paths])
+            results.append((name, code, time.monotonic() - phase_started))
+    finally:
+        infra.down(started_infra)
+    print("\n=== summary ===")
+    for name, code, seconds in results:
+        print(f"  {'ok  ' if code == 0 else 'FAIL'}  {name:<34} {seconds:6.1f}s")
+    print(f"  total wall time {time.monotonic() - started:.1f}s (service logs in {PATHS.logs})")
+    return max((code for _, code, _ in results), default=1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
