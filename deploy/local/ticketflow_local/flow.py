@@ -147,13 +147,13 @@ async def read_topics(topics: list[str], *, since_ms: int, until: Callable[[list
         while not consumer.assignment():
             await asyncio.sleep(0.05)
         partitions = list(consumer.assignment())
+        # Ends first, then times: a record arriving in between is either found
+        # by its timestamp or lies past the end taken before it.
+        ends = await consumer.end_offsets(partitions)
         offsets = await consumer.offsets_for_times({tp: since_ms for tp in partitions})
         for tp in partitions:
             found = offsets.get(tp)
-            if found is None:
-                await consumer.seek_to_end(tp)
-            else:
-                consumer.seek(tp, found.offset)
+            consumer.seek(tp, found.offset if found is not None else ends[tp])
         if positioned is not None:
             positioned()
         records = [] if records is None else records
