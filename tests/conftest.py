@@ -13,10 +13,18 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent / "e2e"))
 
 from support.otlp import OtlpCollector  # noqa: E402
 from ticketflow_local.flow import Flow  # noqa: E402
 from ticketflow_local.stack import ServiceStack  # noqa: E402
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests that need the running services are marked ``stack`` (make test runs them in phase 2)."""
+    for item in items:
+        if "stack" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.stack)
 
 
 @pytest.fixture(scope="session")

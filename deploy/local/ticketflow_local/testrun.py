@@ -2,8 +2,9 @@
 
 Phases, in order, each a pytest run (the first failure does not hide the rest):
   1. unit, contract, deployment and API-document tests (no infrastructure);
-  2. end-to-end tests: the five services as real processes on the real
-     Kafka, PostgreSQL and SMTP sink;
+  2. end-to-end tests and the contract tests of what producers really publish:
+     the five services as real processes on the real Kafka, PostgreSQL and
+     SMTP sink;
   3. outage tests: the outbox across a Kafka stop and start (services down).
 """
 
@@ -18,8 +19,9 @@ from . import infra
 from .config import PATHS, REPO_ROOT
 
 PHASES = [
-    ("unit, contract and static checks", ["services", "shared", "tests/contract", "tests/deploy", "tests/docs"]),
-    ("end to end", ["tests/e2e"]),
+    ("unit, contract and static checks",
+     ["-m", "not stack", "services", "shared", "tests/contract", "tests/deploy", "tests/docs"]),
+    ("end to end and contracts on the wire", ["-m", "stack", "tests/e2e", "tests/contract"]),
     ("outage", ["tests/outage"]),
 ]
 
