@@ -1,21 +1,17 @@
 """Wiring of the notifications service."""
 
-from pathlib import Path
-
 from pydantic import Field
 
-from ticketflow_runtime import Service, ServiceSettings, database_url_field
+from ticketflow_runtime import Service, ServiceSettings, settings_for
 
 from . import api, handlers
 from .dispatcher import MailDispatcher
 from .mail import SmtpSecurity, SmtpSender
-from .store import tables
 
 NAME = "notifications"
 
 
-class Settings(ServiceSettings):
-    database_url: str = database_url_field(NAME)
+class MailSettings(ServiceSettings):
     smtp_host: str = "127.0.0.1"
     smtp_port: int = Field(default=2525, ge=1, le=65535)
     smtp_security: SmtpSecurity = Field(default="none", description="none, starttls or tls")
@@ -27,14 +23,15 @@ class Settings(ServiceSettings):
     mail_max_attempts: int = Field(default=8, ge=1)
 
 
-def create_service(settings: Settings | None = None) -> Service:
+Settings = settings_for(NAME, MailSettings)
+
+
+def create_service(settings: ServiceSettings | None = None) -> Service:
     settings = settings or Settings()
     service = Service(
         NAME,
         settings,
         description="Notifications: email and push to buyers and attendees.",
-        metadata=tables.metadata,
-        migrations_dir=Path(tables.__file__).parent / "migrations",
         subscriptions=handlers.subscriptions,
         routers=[api.router],
     )

@@ -4,7 +4,7 @@ from .consumers import PermanentError, Subscriptions
 from .database import UnitOfWork
 from .errors import ApiError, Conflict, NotFound, Unprocessable
 from .service import Service, ServiceDep
-from .settings import ServiceSettings, database_url_field
+from .settings import ServiceSettings, database_url_field, settings_for
 
 __all__ = [
     "ApiError",
@@ -18,4 +18,5 @@ __all__ = [
     "UnitOfWork",
     "Unprocessable",
     "database_url_field",
+    "settings_for",
 ]

@@ -62,3 +62,24 @@ def run_env(metadata: MetaData) -> None:
         await engine.dispose()
 
     asyncio.run(run())
+
+
+def create_chassis_tables() -> None:
+    """Create the outbox and inbox: called by every service's first migration."""
+    from alembic import op
+
+    from .tables import service_metadata
+
+    _, outbox, inbox = service_metadata()
+    for table in (outbox, inbox):
+        table.create(op.get_bind())
+
+
+def drop_chassis_tables() -> None:
+    from alembic import op
+
+    from .tables import service_metadata
+
+    _, outbox, inbox = service_metadata()
+    for table in (inbox, outbox):
+        table.drop(op.get_bind())

@@ -1,8 +1,8 @@
 """The service chassis: one ``Service`` wires a ticketflow service the same way as the others.
 
-    service = Service("issuance", Settings(), metadata=tables.metadata,
-                      migrations_dir=..., subscriptions=handlers.subscriptions,
-                      routers=[api.router], publishes=[TicketIssued])
+    service = Service("issuance", Settings(), description=...,
+                      subscriptions=handlers.subscriptions, routers=[api.router],
+                      publishes=[TicketIssued])
     app = service.app        # ASGI app: the API, /livez, /readyz, /metrics
 
 Startup: migrations, Kafka consumers, outbox relay. Shutdown (SIGTERM):
@@ -12,6 +12,7 @@ commit), the relay finishes its batch, connections close, spans are flushed.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -56,8 +57,6 @@ class Service:
         name: str,
         settings: ServiceSettings,
         *,
-        metadata: MetaData,
-        migrations_dir: Path,
         description: str,
         subscriptions: Subscriptions | None = None,
         routers: Sequence[APIRouter] = (),
@@ -67,8 +66,11 @@ class Service:
     ) -> None:
         self.name = name
         self.settings = settings
-        self.metadata = metadata
-        self.migrations_dir = migrations_dir
+        # Every service keeps its tables in <name>/store/tables.py and its
+        # Alembic migrations beside them (the shape all five share).
+        tables = importlib.import_module(f"{name}.store.tables")
+        self.metadata: MetaData = tables.metadata
+        self.migrations_dir = Path(tables.__file__).parent / "migrations"
         self.on_startup = list(on_startup)
         self.ready = False
 

@@ -6,7 +6,7 @@ Each service subclasses ``ServiceSettings`` and names its database variable,
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, create_model
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -48,3 +48,10 @@ class ServiceSettings(BaseSettings):
     otel_exporter_otlp_endpoint: str | None = None
     otel_service_name: str | None = None
     database_pool_size: int = Field(default=10, ge=1)
+
+
+def settings_for(service: str, base: type[ServiceSettings] = ServiceSettings) -> type[ServiceSettings]:
+    """The settings class of ``service``: ``base`` plus its ``<SERVICE>_DATABASE_URL``."""
+    return create_model(
+        f"{service.title()}Settings", __base__=base, database_url=(str, database_url_field(service))
+    )

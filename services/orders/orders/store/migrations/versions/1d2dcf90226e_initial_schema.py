@@ -8,6 +8,7 @@ Create Date: 2026-11-27 11:29:50.328207
 from typing import Sequence, Union
 
 from alembic import op
+from ticketflow_runtime.migrations import create_chassis_tables, drop_chassis_tables
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
@@ -20,6 +21,7 @@ depends_on: Union[str, Sequence[str], None] = None
 
 def upgrade() -> None:
     """Upgrade schema."""
+    create_chassis_tables()
     # Alembic does not autogenerate sequences.
     op.execute(sa.schema.CreateSequence(sa.Sequence("order_number_seq", start=1)))
     op.create_table('events',
@@ -36,27 +38,6 @@ def upgrade() -> None:
     sa.CheckConstraint('ends_at >= starts_at', name=op.f('ck_events_ends_after_start')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_events'))
     )
-    op.create_table('inbox',
-    sa.Column('consumer', sa.String(length=200), nullable=False),
-    sa.Column('event_id', sa.UUID(), nullable=False),
-    sa.Column('event_type', sa.String(length=200), nullable=False),
-    sa.Column('subject', sa.Text(), nullable=False),
-    sa.Column('received_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.PrimaryKeyConstraint('consumer', 'event_id', name=op.f('pk_inbox'))
-    )
-    op.create_table('outbox',
-    sa.Column('id', sa.BigInteger(), sa.Identity(always=True), nullable=False),
-    sa.Column('event_id', sa.UUID(), nullable=False),
-    sa.Column('topic', sa.String(length=200), nullable=False),
-    sa.Column('key', sa.String(length=200), nullable=False),
-    sa.Column('headers', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('payload', postgresql.JSONB(astext_type=sa.Text()), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
-    sa.Column('published_at', sa.DateTime(timezone=True), nullable=True),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
-    sa.UniqueConstraint('event_id', name=op.f('uq_outbox_event_id'))
-    )
-    op.create_index('outbox_unpublished', 'outbox', ['id'], unique=False, postgresql_where=sa.text('published_at IS NULL'))
     op.create_table('orders',
     sa.Column('id', sa.UUID(), nullable=False),
     sa.Column('number', sa.String(length=20), nullable=False),
@@ -135,9 +116,7 @@ def downgrade() -> None:
     op.drop_table('ticket_types')
     op.drop_index(op.f('ix_orders_event_id'), table_name='orders')
     op.drop_table('orders')
-    op.drop_index('outbox_unpublished', table_name='outbox', postgresql_where=sa.text('published_at IS NULL'))
-    op.drop_table('outbox')
-    op.drop_table('inbox')
     op.drop_table('events')
     # ### end Alembic commands ###
+    drop_chassis_tables()
     op.execute(sa.schema.DropSequence(sa.Sequence("order_number_seq")))
