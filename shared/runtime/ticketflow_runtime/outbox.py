@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
+from datetime import UTC, datetime, timedelta
 import zlib
 from typing import TYPE_CHECKING
 
 from opentelemetry import context as otel_context
 from opentelemetry.propagate import extract, inject
 from prometheus_client import Counter, Gauge
-from sqlalchemy import MetaData, func, select, text, update
+from sqlalchemy import MetaData, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketflow_schemas.envelope import Envelope
@@ -34,6 +36,10 @@ if TYPE_CHECKING:
 OUTBOX_PENDING = Gauge("ticketflow_outbox_pending", "Outbox events not yet published", ["service"])
 OUTBOX_PUBLISHED = Counter("ticketflow_outbox_published_total", "Outbox events published", ["service", "topic"])
 OUTBOX_FAILURES = Counter("ticketflow_outbox_publish_failures_total", "Outbox publish batches that failed", ["service"])
+
+
+# The outbox's columns, for statements; each service's own MetaData holds the table for migrations.
+OUTBOX = outbox_table(MetaData())
 
 
 def notify_channel(service: str) -> str:
@@ -56,18 +62,14 @@ class Outbox:
         # publish it as part of the trace that caused it.
         inject(headers)
         await self.session.execute(
-            text(
-                "INSERT INTO outbox (event_id, topic, key, headers, payload, created_at) "
-                "VALUES (:event_id, :topic, :key, CAST(:headers AS jsonb), CAST(:payload AS jsonb), :created_at)"
-            ),
-            {
-                "event_id": envelope.id,
-                "topic": event.topic,
-                "key": key,
-                "headers": json.dumps(headers),
-                "payload": event.model_dump_json(),
-                "created_at": envelope.time,
-            },
+            insert(OUTBOX).values(
+                event_id=envelope.id,
+                topic=event.topic,
+                key=key,
+                headers=headers,
+                payload=event.model_dump(mode="json"),
+                created_at=envelope.time,
+            )
         )
         if not self._notified:
             # Delivered at commit only, so the relay never wakes for a rolled-back event.
@@ -86,6 +88,7 @@ class OutboxRelay(DrainingWorker):
         batch_size: int = 500,
         poll_seconds: float = 1.0,
         publish_timeout: float = 30.0,
+        retention: timedelta = timedelta(days=7),
     ) -> None:
         super().__init__(database_url=database.engine.url, channel=notify_channel(service),
                          batch_size=batch_size, poll_seconds=poll_seconds)
@@ -94,7 +97,9 @@ class OutboxRelay(DrainingWorker):
         self.database = database
         self.broker = broker
         self.publish_timeout = publish_timeout
-        self.table = outbox_table(MetaData())
+        self.table = OUTBOX
+        self.retention = retention
+        self._next_purge = 0.0
         self._lock_key = zlib.crc32(f"ticketflow-outbox-{service}".encode())
 
     def failed(self, error: Exception) -> None:
@@ -118,6 +123,7 @@ class OutboxRelay(DrainingWorker):
             ).all()
             if not rows:
                 OUTBOX_PENDING.labels(self.service).set(0)
+                await self._purge_published(session)
                 return 0
             pending = [await self._send(row) for row in rows]
             # The producer fails a send only once it has expired (request timeout),
@@ -131,6 +137,14 @@ class OutboxRelay(DrainingWorker):
         remaining = await self._count_pending()
         OUTBOX_PENDING.labels(self.service).set(remaining)
         return len(rows)
+
+    async def _purge_published(self, session) -> None:
+        """Published events are kept a while for inspection and replay, then deleted (when idle)."""
+        if time.monotonic() < self._next_purge:
+            return
+        self._next_purge = time.monotonic() + 300
+        cutoff = datetime.now(UTC) - self.retention
+        await session.execute(delete(self.table).where(self.table.c.published_at < cutoff))
 
     async def _send(self, row) -> asyncio.Future:
         headers = dict(row.headers)

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -121,6 +122,7 @@ class Service:
             batch_size=settings.outbox_batch_size,
             poll_seconds=settings.outbox_poll_seconds,
             publish_timeout=settings.kafka_request_timeout_ms / 1000 + 10,
+            retention=timedelta(hours=settings.outbox_retention_hours),
         )
         self.workers: list[DrainingWorker] = [self.relay]
         self.asyncapi = AsyncAPI(self.broker, title=f"ticketflow {name}", version=version, description=description)

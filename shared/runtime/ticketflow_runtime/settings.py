@@ -37,6 +37,7 @@ class ServiceSettings(BaseSettings):
     # Outbox relay: woken by NOTIFY, polls as a fallback.
     outbox_batch_size: int = Field(default=500, ge=1)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    outbox_retention_hours: float = Field(default=168, gt=0, description="how long published events stay in the outbox")
     kafka_request_timeout_ms: int = Field(default=30_000, ge=1000, description="producer request and delivery timeout")
 
     # Graceful shutdown: in-flight handlers get this long to finish (Kubernetes'

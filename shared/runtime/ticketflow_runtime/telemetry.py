@@ -33,6 +33,7 @@ class _TraceContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.service = self.service
+        record.__dict__.pop("color_message", None)  # uvicorn's ANSI-coloured duplicate of the message
         span = trace.get_current_span().get_span_context()
         if span.is_valid:
             record.trace_id = format(span.trace_id, "032x")

@@ -1,0 +1,96 @@
+"""The retry and dead-letter middleware inside FastStream's real consume pipeline.
+
+FastStream's in-memory TestKafkaBroker is enough here: this is one middleware's
+behaviour, not delivery (the end-to-end tests cover that on the real broker).
+"""
+
+from __future__ import annotations
+
+import pytest
+from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
+from pydantic import BaseModel
+
+from ticketflow_runtime.consumers import DeadLetterPolicy, PermanentError
+
+
+class Ping(BaseModel):
+    n: int
+
+
+def broker_with_policy(max_attempts: int = 3) -> tuple[KafkaBroker, DeadLetterPolicy, list]:
+    policy = DeadLetterPolicy("svc", max_attempts=max_attempts, backoff=0.001, backoff_max=0.001)
+    broker = KafkaBroker(middlewares=(policy,))
+    policy.broker = broker
+    dead: list = []
+
+    @broker.subscriber("dlq.svc")
+    async def park(message: KafkaMessage) -> None:
+        dead.append(message)
+
+    return broker, policy, dead
+
+
+async def test_a_transient_failure_is_retried_until_it_succeeds() -> None:
+    broker, _, dead = broker_with_policy()
+    calls: list[int] = []
+
+    @broker.subscriber("in")
+    async def flaky(body: Ping) -> None:
+        calls.append(body.n)
+        if len(calls) < 3:
+            raise ConnectionError("database restarting")
+
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish({"n": 1}, "in")
+    assert calls == [1, 1, 1]
+    assert dead == []
+
+
+async def test_a_failure_that_persists_is_dead_lettered_after_the_last_attempt() -> None:
+    broker, _, dead = broker_with_policy(max_attempts=3)
+    calls: list[int] = []
+
+    @broker.subscriber("in")
+    async def broken(body: Ping) -> None:
+        calls.append(body.n)
+        raise ConnectionError("still down")
+
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish({"n": 7}, "in", key=b"k", headers={"ce_id": "abc"})
+    assert calls == [7, 7, 7]
+    assert len(dead) == 1
+    headers = dead[0].headers
+    assert headers["x-dlq-reason"] == "exhausted"
+    assert headers["x-dlq-attempts"] == "3"
+    assert "still down" in headers["x-dlq-error"]
+    assert headers["ce_id"] == "abc", "the original headers travel with the message"
+
+
+@pytest.mark.parametrize("body", [{"n": "not a number"}, b"{broken json"])
+async def test_a_message_that_can_never_succeed_is_dead_lettered_at_once(body) -> None:
+    broker, _, dead = broker_with_policy()
+    calls: list = []
+
+    @broker.subscriber("in")
+    async def strict(event: Ping) -> None:
+        calls.append(event)
+
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish(body, "in")
+    assert calls == []
+    assert [m.headers["x-dlq-reason"] for m in dead] == ["invalid"]
+
+
+async def test_a_permanent_error_raised_by_a_handler_is_not_retried() -> None:
+    broker, _, dead = broker_with_policy()
+    calls: list = []
+
+    @broker.subscriber("in")
+    async def refuses(event: Ping) -> None:
+        calls.append(event)
+        raise PermanentError("unknown event type")
+
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish({"n": 1}, "in")
+    assert len(calls) == 1
+    assert len(dead) == 1
