@@ -133,7 +133,9 @@ def run() -> None:
     started_at = time.monotonic()
     started_infra = infra.up()
     stack = ServiceStack()
+    # Explicit handlers: a shell that started us in the background may have left SIGINT ignored.
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)
     try:
         stack.start()
         event = seed_demo_event()
