@@ -37,7 +37,7 @@ def consumer_expectations() -> dict[str, list[tuple[str, type]]]:
 
 @pytest.fixture(scope="module")
 def records(stack, event: dict) -> list:
-    """The records one order causes, from placement to check-in."""
+    """The records of three orders that cause every event type: one checked in, one invoiced, one cancelled."""
     flow = Flow()
     since = int(time.time() * 1000) - 1000
     order = flow.place_free_order(event["id"], 2)
@@ -47,11 +47,18 @@ def records(stack, event: dict) -> list:
     from e2e_helpers import qr_of
 
     assert flow.scan_when_known(qr_of(inline_images(wait_for_mail(holder))[0]))["result"] == "admitted"
-    subjects = {order["id"], *(t["id"] for t in tickets)}
+    invoiced = flow.place_order(event["id"], 1, payment_method="invoice")
+    flow.order_action(invoiced["id"], "invoice")
+    flow.order_action(invoiced["id"], "mark-paid", payment_reference="BANK-1")
+    paid = flow.assignable_tickets(invoiced["id"], 1)
+    cancelled = flow.place_free_order(event["id"], 1)
+    voided = flow.assignable_tickets(cancelled["id"], 1)
+    flow.order_action(cancelled["id"], "cancel", reason="contract test", refund=True)
+    subjects = {order["id"], invoiced["id"], cancelled["id"], *(t["id"] for t in tickets + paid + voided)}
 
     def complete(rs: list) -> bool:
         mine = [r for r in rs if header(r, "ce_subject") in subjects]
-        return {r.topic for r in mine} >= set(WIRE_TOPICS) and len([r for r in mine if r.topic == "ticket.issued"]) >= 2
+        return {r.topic for r in mine} >= set(WIRE_TOPICS) and len([r for r in mine if r.topic == "ticket.issued"]) >= 4
 
     found = run_async(read_topics(WIRE_TOPICS, since_ms=since, until=complete))
     flow.close()

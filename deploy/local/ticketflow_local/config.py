@@ -20,6 +20,11 @@ KAFKA_PORT = 29092
 KAFKA_CONTROLLER_PORT = 29093
 POSTGRES_PORT = 55432
 SMTP_PORT = 2525
+STRIPE_STANDIN_PORT = 12111
+# Local development only: the services' staff-token secret and the Stripe stand-in's keys.
+DEV_AUTH_SECRET = "ticketflow-local-development-only-secret"
+DEV_STRIPE_API_KEY = "sk_test_ticketflow_local"
+DEV_STRIPE_WEBHOOK_SECRET = "whsec_ticketflow_local_development"
 POSTGRES_USER = "ticketflow"
 POSTGRES_PASSWORD = "ticketflow"
 
@@ -80,6 +85,10 @@ def smtp_is_external() -> bool:
     return bool(os.environ.get("SMTP_HOST"))
 
 
+def stripe_is_external() -> bool:
+    return bool(os.environ.get("STRIPE_API_BASE"))
+
+
 def services_on_local_postgres() -> list[str]:
     return [s for s in SERVICES if not os.environ.get(database_env_name(s))]
 
@@ -93,6 +102,10 @@ def stack_env() -> dict[str, str]:
         "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
         "SMTP_PORT": os.environ.get("SMTP_PORT", str(SMTP_PORT)),
         "SMTP_MAILDIR": os.environ.get("SMTP_MAILDIR", str(PATHS.maildir)),
+        "AUTH_JWT_SECRET": os.environ.get("AUTH_JWT_SECRET", DEV_AUTH_SECRET),
+        "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", f"http://127.0.0.1:{STRIPE_STANDIN_PORT}"),
+        "STRIPE_API_KEY": os.environ.get("STRIPE_API_KEY", DEV_STRIPE_API_KEY),
+        "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", DEV_STRIPE_WEBHOOK_SECRET),
     }
     for service in SERVICES:
         name = database_env_name(service)

@@ -18,7 +18,11 @@ from typing import Any, TypeVar
 
 import httpx
 
+from ticketflow_runtime.auth import mint_token
+
 from .config import service_url, stack_env
+
+STAFF_SCOPES = ["orders:read", "orders:write"]
 
 T = TypeVar("T")
 
@@ -38,7 +42,8 @@ class Flow:
     """Synchronous HTTP calls to the five services."""
 
     def __init__(self, timeout: float = 10) -> None:
-        self.http = httpx.Client(timeout=timeout)
+        token = mint_token(stack_env()["AUTH_JWT_SECRET"], "flow", STAFF_SCOPES, ttl_seconds=3600)
+        self.http = httpx.Client(timeout=timeout, headers={"Authorization": f"Bearer {token}"})
 
     def close(self) -> None:
         self.http.close()
@@ -52,15 +57,26 @@ class Flow:
         response.raise_for_status()
         return response.json()
 
-    def place_free_order(self, event_id: str, quantity: int, *, company: str = "Acme AB") -> dict:
+    def place_order(self, event_id: str, quantity: int, *, payment_method: str, company: str = "Acme AB",
+                    **extra: Any) -> dict:
         response = self.http.post(
             f"{service_url('orders')}/v1/orders",
-            json={"event_id": event_id, "payment_method": "free", "lines": [{"quantity": quantity}],
+            json={"event_id": event_id, "payment_method": payment_method, "lines": [{"quantity": quantity}],
                   "buyer": {"name": "Britt Buyer", "email": f"buyer-{uuid.uuid4().hex[:8]}@example.com",
-                            "company": company}},
+                            "company": company}, **extra},
         )
         response.raise_for_status()
         return response.json()
+
+    def order_action(self, order_id: str, action: str, **body: Any) -> dict:
+        response = self.http.post(f"{service_url('orders')}/v1/orders/{order_id}/{action}", json=body or None)
+        response.raise_for_status()
+        return response.json()
+
+    def place_free_order(self, event_id: str, quantity: int, *, company: str = "Acme AB") -> dict:
+        """A free order placed by the organizer and approved: it settles."""
+        order = self.place_order(event_id, quantity, payment_method="free", company=company)
+        return self.order_action(order["id"], "approve")
 
     def order(self, order_id: str) -> dict:
         return self.http.get(f"{service_url('orders')}/v1/orders/{order_id}").raise_for_status().json()
@@ -144,7 +160,8 @@ async def read_topics(topics: list[str], *, since_ms: int, until: Callable[[list
                                 enable_auto_commit=False)
     await consumer.start()
     try:
-        while not consumer.assignment():
+        # The assignment fills in as metadata arrives: wait for every topic's partitions.
+        while {tp.topic for tp in consumer.assignment()} < set(topics):
             await asyncio.sleep(0.05)
         partitions = list(consumer.assignment())
         # Ends first, then times: a record arriving in between is either found

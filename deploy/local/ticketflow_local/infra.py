@@ -37,10 +37,13 @@ from .config import (
     POSTGRES_USER,
     REPO_ROOT,
     SMTP_PORT,
+    STRIPE_STANDIN_PORT,
     kafka_is_external,
     services_on_local_postgres,
+    service_url,
     smtp_is_external,
     stack_env,
+    stripe_is_external,
 )
 from .processes import is_running, port_open, read_pid, start_background, stop_pid, wait_for
 
@@ -310,6 +313,33 @@ def smtp_down() -> None:
     stop_pid(PATHS.run / "smtp.pid", "the SMTP sink", timeout=10)
 
 
+# ------------------------------------------------------------------- Stripe stand-in
+
+
+def stripe_up() -> bool:
+    """Stripe's API cannot run here: a local stand-in speaking it, posting signed webhooks to orders."""
+    pidfile = PATHS.run / "stripe.pid"
+    if is_running(pidfile):
+        return False
+    if port_open("127.0.0.1", STRIPE_STANDIN_PORT):
+        raise SystemExit(f"port {STRIPE_STANDIN_PORT} is taken by another process; set STRIPE_API_BASE")
+    log(f"starting the Stripe stand-in on 127.0.0.1:{STRIPE_STANDIN_PORT}")
+    start_background(
+        [sys.executable, "-m", "ticketflow_local.stripe_standin", "--port", str(STRIPE_STANDIN_PORT),
+         "--webhook-url", f"{service_url('orders')}/webhooks/stripe",
+         "--webhook-secret", stack_env()["STRIPE_WEBHOOK_SECRET"]],
+        pidfile=pidfile,
+        logfile=PATHS.logs / "stripe-standin.log",
+    )
+    wait_for(lambda: port_open("127.0.0.1", STRIPE_STANDIN_PORT), 20, "the Stripe stand-in",
+             logfile=PATHS.logs / "stripe-standin.log", pidfile=pidfile)
+    return True
+
+
+def stripe_down() -> None:
+    stop_pid(PATHS.run / "stripe.pid", "the Stripe stand-in", timeout=10)
+
+
 # --------------------------------------------------------------------------- commands
 
 
@@ -336,11 +366,16 @@ def up() -> list[str]:
         log(f"using SMTP at {env['SMTP_HOST']}:{env['SMTP_PORT']}")
     elif smtp_up():
         started.append("smtp")
+
+    if stripe_is_external():
+        log(f"using Stripe at {env['STRIPE_API_BASE']}")
+    elif stripe_up():
+        started.append("stripe")
     log("infrastructure ready")
     return started
 
 
-STOPPERS = {"smtp": smtp_down, "kafka": kafka_down, "postgres": postgres_down}
+STOPPERS = {"stripe": stripe_down, "smtp": smtp_down, "kafka": kafka_down, "postgres": postgres_down}
 
 
 def down(only: list[str] | None = None) -> None:
@@ -354,6 +389,7 @@ def status() -> dict[str, bool]:
         "kafka": is_running(PATHS.run / "kafka.pid"),
         "postgres": (PATHS.postgres / "data" / "postmaster.pid").exists() and _pg_ready(),
         "smtp": is_running(PATHS.run / "smtp.pid"),
+        "stripe": is_running(PATHS.run / "stripe.pid"),
     }
 
 

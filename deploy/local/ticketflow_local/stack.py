@@ -101,7 +101,9 @@ class ServiceStack:
 def seed_demo_event() -> dict:
     """A demo event with two ticket types, created through the orders API."""
     starts = datetime.now(UTC).replace(hour=9, minute=0, second=0, microsecond=0) + timedelta(days=30)
-    response = httpx.post(
+    from .flow import Flow
+
+    response = Flow().http.post(
         f"{service_url('orders')}/v1/events",
         json={
             "name": "Nordic Platform Summit",

@@ -20,7 +20,8 @@ from .config import PATHS, REPO_ROOT
 
 PHASES = [
     ("unit, contract and static checks",
-     ["-m", "not stack", "services", "shared", "tests/contract", "tests/deploy", "tests/docs"]),
+     ["-m", "not stack", "services", "shared", "deploy/local/tests", "tests/contract", "tests/deploy",
+      "tests/docs"]),
     ("end to end and contracts on the wire", ["-m", "stack", "tests/e2e", "tests/contract"]),
     ("outage", ["tests/outage"]),
 ]

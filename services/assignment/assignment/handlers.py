@@ -1,7 +1,7 @@
 """Kafka handlers of the assignment service."""
 
 from ticketflow_runtime import Subscriptions, UnitOfWork
-from ticketflow_schemas.events import TicketIssued
+from ticketflow_schemas.events import TicketIssued, TicketVoided
 
 from . import usecases
 
@@ -12,3 +12,9 @@ subscriptions = Subscriptions()
 async def record_issued_ticket(event: TicketIssued, uow: UnitOfWork) -> None:
     """Makes a newly issued ticket assignable."""
     await usecases.record_issued_ticket(uow, event)
+
+
+@subscriptions.on(TicketVoided)
+async def record_voided(event: TicketVoided, uow: UnitOfWork) -> None:
+    """A voided ticket cannot be assigned any more."""
+    await usecases.record_voided(uow, event)

@@ -9,12 +9,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketflow_runtime import NotFound, UnitOfWork
+from ticketflow_runtime import Conflict, NotFound, UnitOfWork
 from ticketflow_runtime.telemetry import continue_trace, current_traceparent
 from ticketflow_schemas import events as contracts
 
 from .domain import PersonDetails, holder_changes
-from .store.tables import holder_history, persons, tickets
+from .store.tables import early_voids, holder_history, persons, tickets
 
 
 async def record_issued_ticket(uow: UnitOfWork, event: contracts.TicketIssued) -> None:
@@ -25,6 +25,7 @@ async def record_issued_ticket(uow: UnitOfWork, event: contracts.TicketIssued) -
             ticket_type_name=event.ticket_type_name, buyer_email=str(event.buyer_email),
             qr_payload=event.qr_payload, secret_version=event.secret_version,
             traceparent=current_traceparent(), issued_at=event.issued_at, updated_at=datetime.now(UTC),
+            voided=select(early_voids.c.ticket_id).where(early_voids.c.ticket_id == event.ticket_id).exists(),
         )
         .on_conflict_do_nothing()
     )
@@ -36,6 +37,8 @@ async def assign(uow: UnitOfWork, ticket_id: uuid.UUID, person: PersonDetails | 
     ticket = (await session.execute(select(tickets).where(tickets.c.id == ticket_id).with_for_update())).first()
     if ticket is None:
         raise NotFound("ticket_not_found", f"No ticket {ticket_id} (it may not be issued yet).")
+    if ticket.voided:
+        raise Conflict("ticket_voided", f"Ticket {ticket.number} is voided and cannot change hands.")
     current = await _person(session, ticket.holder_id)
     if not holder_changes(current.email if current else None, person):
         return False
@@ -83,3 +86,10 @@ async def _upsert_person(session: AsyncSession, event_id: uuid.UUID, person: Per
         .returning(persons)
     )
     return (await session.execute(statement)).one()
+
+
+async def record_voided(uow: UnitOfWork, event: contracts.TicketVoided) -> None:
+    voided = await uow.session.execute(
+        update(tickets).where(tickets.c.id == event.ticket_id).values(voided=True).returning(tickets.c.id))
+    if voided.first() is None:
+        await uow.session.execute(insert(early_voids).values(ticket_id=event.ticket_id).on_conflict_do_nothing())

@@ -1,7 +1,7 @@
 """Kafka handlers of the checkin service: its own projection of valid tickets."""
 
 from ticketflow_runtime import Subscriptions, UnitOfWork
-from ticketflow_schemas.events import TicketAssigned, TicketIssued
+from ticketflow_schemas.events import TicketAssigned, TicketIssued, TicketVoided
 
 from . import usecases
 
@@ -18,3 +18,9 @@ async def record_issued_ticket(event: TicketIssued, uow: UnitOfWork) -> None:
 async def record_assignment(event: TicketAssigned, uow: UnitOfWork) -> None:
     """Keeps the holder's name for the gate staff."""
     await usecases.record_assignment(uow, event)
+
+
+@subscriptions.on(TicketVoided)
+async def record_voided(event: TicketVoided, uow: UnitOfWork) -> None:
+    """Refuses the ticket from now on."""
+    await usecases.record_voided(uow, event)

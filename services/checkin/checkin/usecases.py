@@ -48,14 +48,13 @@ async def record_assignment(uow: UnitOfWork, event: contracts.TicketAssigned) ->
 
 async def _upsert_ticket(session: AsyncSession, event: contracts.TicketIssued | contracts.TicketAssigned,
                          holder: contracts.Holder | None | bool) -> None:
-    values = {
-        "id": event.ticket_id, "number": event.ticket_number, "order_id": event.order_id,
-        "event_id": event.event_id, "ticket_type_name": event.ticket_type_name,
-        "secret_version": event.secret_version, "traceparent": current_traceparent(),
+    facts = {
+        "number": event.ticket_number, "order_id": event.order_id, "event_id": event.event_id,
+        "ticket_type_name": event.ticket_type_name, "traceparent": current_traceparent(),
         "updated_at": datetime.now(UTC),
     }
-    changes = {"secret_version": func.greatest(tickets.c.secret_version, event.secret_version),
-               "updated_at": values["updated_at"]}
+    values = {"id": event.ticket_id, "secret_version": event.secret_version, **facts}
+    changes = {"secret_version": func.greatest(tickets.c.secret_version, event.secret_version), **facts}
     if holder is not None:  # an assignment: False means nobody holds it now
         holder_values = {
             "holder_person_id": holder.person_id if holder else None,
@@ -65,6 +64,16 @@ async def _upsert_ticket(session: AsyncSession, event: contracts.TicketIssued | 
         values |= holder_values
         changes |= holder_values
     await session.execute(insert(tickets).values(**values).on_conflict_do_update(index_elements=[tickets.c.id], set_=changes))
+
+
+async def record_voided(uow: UnitOfWork, event: contracts.TicketVoided) -> None:
+    """A voided ticket is refused at the gate, even if its issue has not reached the gate yet."""
+    await uow.session.execute(
+        insert(tickets)
+        .values(id=event.ticket_id, number=event.ticket_number, order_id=event.order_id, event_id=event.event_id,
+                ticket_type_name="", secret_version=0, voided=True, updated_at=datetime.now(UTC))
+        .on_conflict_do_update(index_elements=[tickets.c.id], set_={"voided": True, "updated_at": datetime.now(UTC)})
+    )
 
 
 def _decode_key(text: str) -> bytes:

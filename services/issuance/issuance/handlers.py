@@ -1,7 +1,7 @@
 """Kafka handlers of the issuance service."""
 
 from ticketflow_runtime import Subscriptions, UnitOfWork
-from ticketflow_schemas.events import OrderSettled
+from ticketflow_schemas.events import OrderCancelled, OrderSettled
 
 from . import usecases
 
@@ -12,3 +12,9 @@ subscriptions = Subscriptions()
 async def issue_tickets(event: OrderSettled, uow: UnitOfWork) -> None:
     """Generates the settled order's tickets, each with a signed QR payload."""
     await usecases.issue_tickets(uow, event)
+
+
+@subscriptions.on(OrderCancelled)
+async def void_tickets(event: OrderCancelled, uow: UnitOfWork) -> None:
+    """Voids the cancelled order's tickets."""
+    await usecases.void_order_tickets(uow, event)

@@ -6,7 +6,7 @@ import uuid
 import zlib
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -15,7 +15,7 @@ from ticketflow_schemas import events as contracts
 from ticketflow_schemas import qr
 
 from .domain import SigningKeyPair, TicketStatus, new_ticket_number
-from .store.tables import signing_keys, tickets
+from .store.tables import cancelled_orders, signing_keys, tickets
 
 
 async def issue_tickets(uow: UnitOfWork, order: contracts.OrderSettled) -> int:
@@ -24,6 +24,9 @@ async def issue_tickets(uow: UnitOfWork, order: contracts.OrderSettled) -> int:
     The (order, line, seq) key makes this idempotent beyond the inbox: a second,
     different order.settled for the same order creates nothing.
     """
+    await lock_order(uow.session, order.order_id)
+    if await uow.session.scalar(select(cancelled_orders.c.order_id).where(cancelled_orders.c.order_id == order.order_id)):
+        return 0
     key = await active_signing_key(uow.session, order.event_id)
     issued_at = datetime.now(UTC)
     created = 0
@@ -89,3 +92,31 @@ async def active_signing_key(session: AsyncSession, event_id: uuid.UUID) -> Sign
                                     public_key=key.public_key)
     )
     return key
+
+
+async def lock_order(session: AsyncSession, order_id: uuid.UUID) -> None:
+    """Serialize the handlers of one order (settled and cancelled come on different topics)."""
+    await session.execute(select(func.pg_advisory_xact_lock(zlib.crc32(b"order:" + order_id.bytes))))
+
+
+async def void_order_tickets(uow: UnitOfWork, order: contracts.OrderCancelled) -> int:
+    """Void every ticket of a cancelled order, once each; remember the cancellation."""
+    await lock_order(uow.session, order.order_id)
+    await uow.session.execute(
+        insert(cancelled_orders).values(order_id=order.order_id, reason=order.reason[:500],
+                                        cancelled_at=order.cancelled_at).on_conflict_do_nothing()
+    )
+    voided_at = datetime.now(UTC)
+    voided = (await uow.session.execute(
+        update(tickets)
+        .where(tickets.c.order_id == order.order_id, tickets.c.status != TicketStatus.VOIDED.value)
+        .values(status=TicketStatus.VOIDED.value)
+        .returning(tickets.c.id, tickets.c.number, tickets.c.event_id)
+    )).all()
+    for ticket in voided:
+        await uow.outbox.add(
+            contracts.TicketVoided(ticket_id=ticket.id, ticket_number=ticket.number, order_id=order.order_id,
+                                   event_id=ticket.event_id, reason=f"order cancelled: {order.reason}",
+                                   voided_at=voided_at)
+        )
+    return len(voided)

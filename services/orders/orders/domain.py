@@ -95,3 +95,42 @@ def ticket_count_status(ordered: int, issued: int) -> TicketCountStatus:
 
 def order_number(sequence_value: int) -> str:
     return f"TO-{sequence_value:06d}"
+
+
+# -- what staff may do with an order, by status and payment method
+
+class Action(StrEnum):
+    SEND_INVOICE = "send_invoice"
+    MARK_PAID = "mark_paid"
+    APPROVE = "approve"
+    CANCEL = "cancel"
+    REFUND = "refund"
+
+
+def available_actions(status: OrderStatus, method: PaymentMethod) -> list[Action]:
+    """The actions the Ticket Orders view offers for an order."""
+    if status is OrderStatus.CANCELLED:
+        return []
+    if status is OrderStatus.SETTLED:
+        return [Action.REFUND]
+    actions: list[Action] = []
+    if method is PaymentMethod.INVOICE:
+        actions.append(Action.SEND_INVOICE if status is OrderStatus.REQUESTED else Action.MARK_PAID)
+    elif method in (PaymentMethod.SPONSORED, PaymentMethod.FREE):
+        actions.append(Action.APPROVE)
+    actions.append(Action.CANCEL)
+    return actions
+
+
+def settlement_path_allows(method: PaymentMethod, current: OrderStatus, via: Action) -> bool:
+    """Which way an order of this payment method may settle (design section 6)."""
+    if method is PaymentMethod.INVOICE:
+        return via is Action.MARK_PAID and current in (OrderStatus.INVOICE_SENT, OrderStatus.REQUESTED)
+    if method in (PaymentMethod.SPONSORED, PaymentMethod.FREE):
+        return via is Action.APPROVE and current is OrderStatus.REQUESTED
+    return False  # card orders settle on the payment provider's word only
+
+
+def invoice_number(prefix: str, value: int) -> str:
+    """Gap-free, per organizer: the counter behind ``value`` advances in the invoice's transaction."""
+    return f"{prefix}{value:06d}"

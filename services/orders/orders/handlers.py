@@ -1,9 +1,9 @@
-"""Kafka handlers of the orders service."""
+"""Kafka handlers of the orders service: the issued-ticket counts per order."""
 
 from ticketflow_runtime import Subscriptions, UnitOfWork
-from ticketflow_schemas.events import TicketIssued
+from ticketflow_schemas.events import TicketIssued, TicketVoided
 
-from . import usecases
+from .usecases import ordering
 
 subscriptions = Subscriptions()
 
@@ -11,4 +11,10 @@ subscriptions = Subscriptions()
 @subscriptions.on(TicketIssued)
 async def count_issued_ticket(event: TicketIssued, uow: UnitOfWork) -> None:
     """Counts issued tickets per order, for the ticket count status."""
-    await usecases.count_issued_ticket(uow, event.order_id)
+    await ordering.count_ticket(uow, event.order_id)
+
+
+@subscriptions.on(TicketVoided)
+async def count_voided_ticket(event: TicketVoided, uow: UnitOfWork) -> None:
+    """Counts voided tickets per order."""
+    await ordering.count_ticket(uow, event.order_id, voided=True)

@@ -46,13 +46,11 @@ def run_env(metadata: MetaData) -> None:
     lock_key = zlib.crc32(f"ticketflow-migrations-{metadata.info.get('service', '')}".encode())
 
     def migrate(connection: Connection) -> None:
-        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": lock_key})
-        try:
-            context.configure(connection=connection, target_metadata=metadata, compare_type=True)
-            with context.begin_transaction():
-                context.run_migrations()
-        finally:
-            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": lock_key})
+        context.configure(connection=connection, target_metadata=metadata, compare_type=True)
+        with context.begin_transaction():
+            # Released with the transaction, also when a migration fails.
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key})
+            context.run_migrations()
 
     async def run() -> None:
         engine = standalone_engine(url)

@@ -74,6 +74,8 @@ class Service:
         self.migrations_dir = Path(tables.__file__).parent / "migrations"
         self.on_startup = list(on_startup)
         self.ready = False
+        # Service-specific collaborators the routes reach through ServiceDep (e.g. a payment gateway).
+        self.extras: dict[str, Any] = {}
 
         configure_logging(name, settings.log_level)
         self.tracer_provider = configure_tracing(

@@ -50,6 +50,11 @@ class ServiceSettings(BaseSettings):
     otel_service_name: str | None = None
     database_pool_size: int = Field(default=10, ge=1)
 
+    # Staff access: JWTs signed with this secret (HS256); unset, staff endpoints answer 503.
+    auth_jwt_secret: str | None = Field(default=None, min_length=32)
+    auth_jwt_issuer: str = "ticketflow"
+    public_rate_limit: str = Field(default="60/minute", description="per client address, for public endpoints")
+
 
 def settings_for(service: str, base: type[ServiceSettings] = ServiceSettings) -> type[ServiceSettings]:
     """The settings class of ``service``: ``base`` plus its ``<SERVICE>_DATABASE_URL``."""

@@ -8,6 +8,7 @@ the snapshots in ``tests/contract/snapshots``).
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, EmailStr, Field
@@ -58,11 +59,8 @@ class OrderLine(Contract):
     unit_net: MinorUnits
 
 
-class OrderSettled(Event):
-    """Paid or approved: tickets may now be generated from the order."""
-
-    ce_type: ClassVar[str] = "ticketflow.order.settled.v1"
-    topic: ClassVar[str] = topics.ORDER_SETTLED
+class OrderFacts(Event):
+    """What every order event says about the order (not an event type of its own)."""
 
     order_id: uuid.UUID
     order_number: str
@@ -70,13 +68,66 @@ class OrderSettled(Event):
     event_name: str
     buyer: Buyer
     payment_method: PaymentMethod
+
+    def kafka_key(self) -> str:
+        return str(self.order_id)
+
+
+class OrderPlaced(OrderFacts):
+    """An order exists (any payment method); its tickets are held against capacity."""
+
+    ce_type: ClassVar[str] = "ticketflow.order.placed.v1"
+    topic: ClassVar[str] = topics.ORDER_PLACED
+
+    lines: list[OrderLine] = Field(min_length=1)
+    quantity: int = Field(ge=1, description="total tickets over all lines")
+    amount: Amount
+    status: str = Field(description="the status it was placed in: requested or payment_pending")
+    channel: Literal["public", "organizer"]
+    event_organization_id: uuid.UUID | None = None
+    placed_at: AwareDatetime
+
+
+class OrderInvoiceSent(OrderFacts):
+    """An invoice was issued to the buyer; the PDF travels with the event for mailing."""
+
+    ce_type: ClassVar[str] = "ticketflow.order.invoice_sent.v1"
+    topic: ClassVar[str] = topics.ORDER_INVOICE_SENT
+
+    invoice_number: str
+    issued_on: date
+    due_on: date
+    amount: Amount
+    payment_reference: str
+    pdf_filename: str
+    pdf_base64: str = Field(description="the invoice PDF, base64")
+    sent_at: AwareDatetime
+
+
+class OrderSettled(OrderFacts):
+    """Paid or approved: tickets may now be generated from the order."""
+
+    ce_type: ClassVar[str] = "ticketflow.order.settled.v1"
+    topic: ClassVar[str] = topics.ORDER_SETTLED
+
     lines: list[OrderLine] = Field(min_length=1)
     quantity: int = Field(ge=1, description="total tickets over all lines")
     amount: Amount
     settled_at: AwareDatetime
 
-    def kafka_key(self) -> str:
-        return str(self.order_id)
+
+class OrderCancelled(OrderFacts):
+    """Cancelled, or refunded when it was settled: its tickets must be voided."""
+
+    ce_type: ClassVar[str] = "ticketflow.order.cancelled.v1"
+    topic: ClassVar[str] = topics.ORDER_CANCELLED
+
+    previous_status: str
+    refunded: bool = Field(description="money was returned to the buyer")
+    refund: Amount | None = None
+    reason: str
+    cancelled_by: str
+    cancelled_at: AwareDatetime
 
 
 class SigningKey(Contract):
@@ -157,12 +208,29 @@ class TicketCheckedIn(Event):
         return str(self.ticket_id)
 
 
+class TicketVoided(Event):
+    """The ticket is no longer valid (its order was cancelled)."""
+
+    ce_type: ClassVar[str] = "ticketflow.ticket.voided.v1"
+    topic: ClassVar[str] = topics.TICKET_VOIDED
+
+    ticket_id: uuid.UUID
+    ticket_number: str
+    order_id: uuid.UUID
+    event_id: uuid.UUID
+    reason: str
+    voided_at: AwareDatetime
+
+    def kafka_key(self) -> str:
+        return str(self.ticket_id)
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     model.ce_type: model
-    for model in (OrderSettled, TicketIssued, TicketAssigned, TicketCheckedIn)
+    for model in (OrderPlaced, OrderInvoiceSent, OrderSettled, OrderCancelled, TicketIssued, TicketAssigned,
+                  TicketCheckedIn, TicketVoided)
 }
 
 
 def model_for(ce_type: str) -> type[Event]:
     return EVENT_TYPES[ce_type]
-

@@ -1,6 +1,6 @@
 """The assignment database: event persons, the tickets they can hold, and who holds which."""
 
-from sqlalchemy import BigInteger, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text, func
+from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Index, Integer, String, Table, Text, func
 from sqlalchemy.dialects.postgresql import UUID
 
 from ticketflow_runtime.tables import service_metadata
@@ -34,6 +34,7 @@ tickets = Table(
     Column("qr_payload", Text, nullable=False),
     Column("secret_version", Integer, nullable=False),
     Column("holder_id", UUID(as_uuid=True), ForeignKey("persons.id")),
+    Column("voided", Boolean, nullable=False, server_default="false"),
     # The trace the ticket was issued in: later changes by people join it.
     Column("traceparent", String(64)),
     Column("issued_at", DateTime(timezone=True), nullable=False),
@@ -48,4 +49,11 @@ holder_history = Table(
     Column("person_id", UUID(as_uuid=True), ForeignKey("persons.id")),
     Column("changed_by", String(200), nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
+)
+
+# Voids that arrived before their ticket's issue (another topic): applied when it comes.
+early_voids = Table(
+    "early_voids",
+    metadata,
+    Column("ticket_id", UUID(as_uuid=True), primary_key=True),
 )

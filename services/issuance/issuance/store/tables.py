@@ -40,3 +40,13 @@ signing_keys = Table(
     # One active (signing) key per event; retired keys still verify until removed.
     Index("one_active_key_per_event", "event_id", unique=True, postgresql_where=text("retired_at IS NULL")),
 )
+
+# Cancelled orders, whichever of order.settled and order.cancelled arrives first:
+# a settlement seen after its cancellation issues nothing.
+cancelled_orders = Table(
+    "cancelled_orders",
+    metadata,
+    Column("order_id", UUID(as_uuid=True), primary_key=True),
+    Column("reason", String(500), nullable=False),
+    Column("cancelled_at", DateTime(timezone=True), nullable=False),
+)

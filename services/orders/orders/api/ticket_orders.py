@@ -1,0 +1,233 @@
+"""Staff API of ticket orders: "+ New Ticket Order", the order page's actions, and the Ticket Orders view."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from fastapi import APIRouter, Response, status
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from ticketflow_runtime import ApiError, Conflict, NotFound, ServiceDep
+from ticketflow_runtime.errors import ERROR_RESPONSES
+from ticketflow_schemas.events import Buyer
+
+from .. import domain
+from ..domain import OrderStatus, PaymentMethod, TicketCountStatus
+from ..store.tables import invoices, order_lines, order_transitions, orders, payments
+from ..usecases import invoicing, ordering, payments as card_payments, view
+from .access import Reader, Writer
+
+router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, tags=["ticket orders"])
+
+
+class NewOrderLine(BaseModel):
+    ticket_type_id: uuid.UUID | None = Field(default=None, description="defaults to the event's first ticket type")
+    quantity: int = Field(ge=1, le=1000)
+
+
+class NewOrder(BaseModel):
+    event_id: uuid.UUID
+    buyer: Buyer
+    payment_method: PaymentMethod
+    lines: list[NewOrderLine] = Field(min_length=1, max_length=50)
+    event_organization_id: uuid.UUID | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class OrderLineView(BaseModel):
+    line_no: int
+    ticket_type_id: uuid.UUID
+    ticket_type_name: str
+    quantity: int
+    unit_net: int
+    net: int
+    vat: int
+    gross: int
+
+
+class TransitionView(BaseModel):
+    from_status: str | None
+    to_status: str
+    actor: str
+    reason: str | None
+    at: datetime
+
+
+class PaymentView(BaseModel):
+    kind: str
+    provider: str
+    reference: str | None
+    amount: int
+    succeeded: bool
+    detail: str | None
+    at: datetime
+
+
+class InvoiceView(BaseModel):
+    number: str
+    issued_on: date
+    due_on: date
+    payment_reference: str
+    paid_at: datetime | None
+    paid_reference: str | None
+    pdf_url: str
+
+
+class OrderView(BaseModel):
+    id: uuid.UUID
+    number: str
+    event_id: uuid.UUID
+    buyer: Buyer
+    payment_method: str
+    status: str
+    channel: str
+    event_organization_id: uuid.UUID | None
+    note: str | None
+    currency: str
+    quantity: int
+    net: int
+    vat: int
+    gross: int
+    issued_count: int
+    voided_count: int
+    ticket_count_status: TicketCountStatus
+    checkout_url: str | None
+    hold_expires_at: datetime | None
+    created_at: datetime
+    actions: list[str]
+    lines: list[OrderLineView]
+    transitions: list[TransitionView]
+    payments: list[PaymentView]
+    invoice: InvoiceView | None
+
+
+class MarkPaid(BaseModel):
+    payment_reference: str = Field(min_length=1, max_length=200, description="the bank's reference of the payment")
+
+
+class Cancellation(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+    refund: bool = Field(default=False, description="required for settled orders: card orders are refunded "
+                                                      "through Stripe, others record a refund made outside")
+
+
+class Checkout(BaseModel):
+    checkout_url: str
+
+
+@router.post("/orders", status_code=status.HTTP_201_CREATED, summary="+ New Ticket Order (any payment method)")
+async def create_order(body: NewOrder, service: ServiceDep, staff: Writer) -> OrderView:
+    async with service.database.unit_of_work() as uow:
+        order_id = await ordering.place_order(
+            uow,
+            ordering.OrderSpec(event_id=body.event_id, buyer=body.buyer, payment_method=body.payment_method,
+                               note=body.note, event_organization_id=body.event_organization_id,
+                               lines=[ordering.LineSpec(line.ticket_type_id, line.quantity) for line in body.lines]),
+            actor=staff.actor, card_hold=service.extras["checkout_hold"],
+        )
+    return await order_view(service, order_id)
+
+
+@router.get("/orders/{order_id}", summary="An order: lines, amounts, history, payments, invoice, actions")
+async def get_order(order_id: uuid.UUID, service: ServiceDep, staff: Reader) -> OrderView:
+    return await order_view(service, order_id)
+
+
+@router.post("/orders/{order_id}/approve", summary="Approve a sponsored or free order: it settles")
+async def approve(order_id: uuid.UUID, service: ServiceDep, staff: Writer) -> OrderView:
+    async with service.database.unit_of_work() as uow:
+        await ordering.approve(uow, order_id, actor=staff.actor)
+    return await order_view(service, order_id)
+
+
+@router.post("/orders/{order_id}/invoice", summary="Send the invoice: number, due date, PDF")
+async def send_invoice(order_id: uuid.UUID, service: ServiceDep, staff: Writer) -> OrderView:
+    async with service.database.unit_of_work() as uow:
+        await invoicing.send_invoice(uow, order_id, actor=staff.actor)
+    return await order_view(service, order_id)
+
+
+@router.post("/orders/{order_id}/mark-paid", summary="Record the invoice's payment: the order settles")
+async def mark_paid(order_id: uuid.UUID, body: MarkPaid, service: ServiceDep, staff: Writer) -> OrderView:
+    async with service.database.unit_of_work() as uow:
+        await ordering.mark_paid(uow, order_id, actor=staff.actor, reference=body.payment_reference)
+    return await order_view(service, order_id)
+
+
+@router.post("/orders/{order_id}/checkout", summary="Start (or resume) the card payment: a Stripe Checkout URL")
+async def checkout(order_id: uuid.UUID, service: ServiceDep, staff: Writer) -> Checkout:
+    url = await card_payments.start_checkout(service.database, stripe_gateway(service), order_id, actor=staff.actor)
+    return Checkout(checkout_url=url)
+
+
+@router.post("/orders/{order_id}/cancel", summary="Cancel an order, refunding it if it was settled")
+async def cancel(order_id: uuid.UUID, body: Cancellation, service: ServiceDep, staff: Writer) -> OrderView:
+    async with service.database.unit_of_work() as uow:
+        order = await ordering.load_order(uow.session, order_id, lock=True)
+        settled = order.status == OrderStatus.SETTLED.value
+        if settled and not body.refund:
+            raise Conflict("refund_required", "A settled order is cancelled by refunding it (refund: true).")
+        card_refund = settled and order.payment_method == PaymentMethod.CARD.value
+        if not card_refund:
+            await ordering.cancel(uow, order, actor=staff.actor, reason=body.reason, refunded=settled)
+    if card_refund:
+        await card_payments.refund_and_cancel(service.database, stripe_gateway(service), order_id,
+                                              actor=staff.actor, reason=body.reason)
+    return await order_view(service, order_id)
+
+
+@router.get("/orders/{order_id}/invoice.pdf", summary="The invoice as issued", response_class=Response,
+            responses={200: {"content": {"application/pdf": {}}}})
+async def invoice_pdf(order_id: uuid.UUID, service: ServiceDep, staff: Reader) -> Response:
+    async with service.database.sessions() as session:
+        found = await invoicing.invoice_pdf(session, order_id)
+    if found is None:
+        raise NotFound("invoice_not_found", f"Order {order_id} has no invoice.")
+    number, pdf = found
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="invoice-{number}.pdf"'})
+
+
+# -- helpers
+
+
+def stripe_gateway(service):
+    gateway = service.extras.get("stripe")
+    if gateway is None:
+        raise ApiError(503, "card_payments_not_configured", "Card payments are not configured (STRIPE_API_KEY).")
+    return gateway
+
+
+async def order_view(service, order_id: uuid.UUID) -> OrderView:
+    async with service.database.sessions() as session:
+        order = await ordering.load_order(session, order_id)
+        lines = (await session.execute(
+            select(order_lines).where(order_lines.c.order_id == order_id).order_by(order_lines.c.line_no))).all()
+        transitions = (await session.execute(
+            select(order_transitions).where(order_transitions.c.order_id == order_id)
+            .order_by(order_transitions.c.id))).all()
+        paid = (await session.execute(
+            select(payments).where(payments.c.order_id == order_id).order_by(payments.c.id))).all()
+        invoice = (await session.execute(select(invoices).where(invoices.c.order_id == order_id))).first()
+    return OrderView(
+        id=order.id, number=order.number, event_id=order.event_id,
+        buyer=Buyer(name=order.buyer_name, email=order.buyer_email, company=order.buyer_company,
+                    phone=order.buyer_phone, language=order.language),
+        payment_method=order.payment_method, status=order.status, channel=order.channel,
+        event_organization_id=order.event_organization_id, note=order.note, currency=order.currency,
+        quantity=order.quantity, net=order.net, vat=order.vat, gross=order.gross, issued_count=order.issued_count,
+        voided_count=order.voided_count,
+        ticket_count_status=domain.ticket_count_status(order.quantity, order.issued_count),
+        checkout_url=order.checkout_url, hold_expires_at=order.hold_expires_at, created_at=order.created_at,
+        actions=view.actions_for(order.status, order.payment_method),
+        lines=[OrderLineView(**line._mapping) for line in lines],
+        transitions=[TransitionView(**t._mapping) for t in transitions],
+        payments=[PaymentView(**{k: v for k, v in p._mapping.items() if k in PaymentView.model_fields})
+                  for p in paid],
+        invoice=InvoiceView(number=invoice.number, issued_on=invoice.issued_on, due_on=invoice.due_on,
+                            payment_reference=invoice.payment_reference, paid_at=invoice.paid_at,
+                            paid_reference=invoice.paid_reference,
+                            pdf_url=f"/v1/orders/{order_id}/invoice.pdf") if invoice else None,
+    )

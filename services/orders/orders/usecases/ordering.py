@@ -1,0 +1,306 @@
+"""Ticket orders: placing, approving, settling and cancelling them.
+
+Capacity is held atomically with each order: single-row counter updates on the
+event and on each ticket type (guarded by CHECK constraints), so concurrent
+orders can never oversell, and a cancelled order gives its tickets back.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketflow_runtime import Conflict, NotFound, UnitOfWork, Unprocessable
+from ticketflow_runtime.telemetry import continue_trace, current_traceparent
+from ticketflow_schemas import events as contracts
+
+from .. import domain
+from ..domain import OrderStatus, PaymentMethod
+from ..store.tables import (
+    event_organizations, events, order_lines, order_number_seq, order_transitions, orders, payments, ticket_types,
+)
+
+PUBLIC_PAYMENT_METHODS = (PaymentMethod.CARD, PaymentMethod.INVOICE)
+ZERO_PRICED = (PaymentMethod.SPONSORED, PaymentMethod.FREE)
+
+
+@dataclass(frozen=True)
+class LineSpec:
+    ticket_type_id: uuid.UUID | None
+    quantity: int
+
+
+@dataclass(frozen=True)
+class OrderSpec:
+    event_id: uuid.UUID
+    buyer: contracts.Buyer
+    lines: list[LineSpec]
+    payment_method: PaymentMethod
+    note: str | None = None
+    channel: str = "organizer"
+    event_organization_id: uuid.UUID | None = None
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- placing
+
+
+async def place_order(uow: UnitOfWork, spec: OrderSpec, *, actor: str, card_hold: timedelta | None = None) -> uuid.UUID:
+    """Create an order in status requested and hold its tickets."""
+    if spec.channel == "public" and spec.payment_method not in PUBLIC_PAYMENT_METHODS:
+        raise Unprocessable("payment_method_not_offered",
+                            "Orders on the event page are paid by card or invoice.")
+    session = uow.session
+    event = (await session.execute(select(events).where(events.c.id == spec.event_id))).first()
+    if event is None:
+        raise NotFound("event_not_found", f"No event {spec.event_id}.")
+    types = {
+        row.id: row
+        for row in (await session.execute(
+            select(ticket_types).where(ticket_types.c.event_id == event.id).order_by(ticket_types.c.position)
+        )).all()
+    }
+    if not types:
+        raise Conflict("event_has_no_ticket_types", f"Event {event.id} has no ticket types to order.")
+    default_type = next(iter(types.values()))
+
+    lines = []
+    total = domain.ZERO
+    for line_no, line in enumerate(spec.lines, start=1):
+        ticket_type = types.get(line.ticket_type_id) if line.ticket_type_id else default_type
+        if ticket_type is None:
+            raise Unprocessable("unknown_ticket_type", f"Ticket type {line.ticket_type_id} is not sold for this event.")
+        unit_net = 0 if spec.payment_method in ZERO_PRICED else ticket_type.net_price
+        amounts = domain.line_amounts(unit_net, line.quantity, event.vat_rate_bp)
+        total += amounts
+        lines.append((line_no, ticket_type, line.quantity, unit_net, amounts))
+    quantity = sum(q for _, _, q, _, _ in lines)
+
+    await _hold(session, event, _per_type((t.id, q) for _, t, q, _, _ in lines),
+                {t.id: t for _, t, _, _, _ in lines}, quantity)
+
+    order_id = uuid.uuid4()
+    number = domain.order_number(await session.scalar(order_number_seq.next_value()))
+    created = now()
+    hold_expires_at = created + card_hold if spec.payment_method is PaymentMethod.CARD and card_hold else None
+    await session.execute(
+        insert(orders).values(
+            id=order_id, number=number, event_id=event.id, buyer_name=spec.buyer.name,
+            buyer_email=str(spec.buyer.email), buyer_company=spec.buyer.company, buyer_phone=spec.buyer.phone,
+            language=spec.buyer.language, payment_method=spec.payment_method.value,
+            status=OrderStatus.REQUESTED.value, note=spec.note, currency=event.currency, quantity=quantity,
+            net=total.net, vat=total.vat, gross=total.gross, channel=spec.channel,
+            event_organization_id=spec.event_organization_id, hold_expires_at=hold_expires_at,
+            traceparent=current_traceparent(), created_by=actor, created_at=created, updated_at=created,
+        )
+    )
+    await session.execute(
+        insert(order_lines),
+        [
+            {"order_id": order_id, "line_no": line_no, "ticket_type_id": t.id, "ticket_type_name": t.name,
+             "quantity": q, "unit_net": unit_net, "net": a.net, "vat": a.vat, "gross": a.gross}
+            for line_no, t, q, unit_net, a in lines
+        ],
+    )
+    await record_transition(session, order_id, None, OrderStatus.REQUESTED, actor, "order placed", at=created)
+    order = await load_order(session, order_id)
+    await uow.outbox.add(
+        contracts.OrderPlaced(
+            **await _order_facts(session, order), lines=await _contract_lines(session, order_id),
+            quantity=quantity, amount=_amount(order), status=order.status,
+            channel=spec.channel, event_organization_id=spec.event_organization_id, placed_at=created,
+        )
+    )
+    return order_id
+
+
+def _per_type(quantities) -> dict[uuid.UUID, int]:
+    totals: dict[uuid.UUID, int] = {}
+    for type_id, quantity in quantities:
+        totals[type_id] = totals.get(type_id, 0) + quantity
+    return totals
+
+
+async def _hold(session: AsyncSession, event, wanted_by_type: dict[uuid.UUID, int], types: dict,
+                quantity: int) -> None:
+    """Take ``quantity`` from the event's capacity and each type's quota, or refuse with what is left."""
+    held = await session.scalar(
+        update(events).where(events.c.id == event.id, events.c.sold + quantity <= events.c.capacity)
+        .values(sold=events.c.sold + quantity).returning(events.c.sold)
+    )
+    if held is None:
+        left = max(event.capacity - await session.scalar(select(events.c.sold).where(events.c.id == event.id)), 0)
+        raise Conflict("sold_out", f"Only {left} tickets are left for this event.", available=left)
+    for type_id in sorted(wanted_by_type):  # a fixed order: concurrent orders never deadlock
+        wanted = wanted_by_type[type_id]
+        taken = await session.scalar(
+            update(ticket_types)
+            .where(ticket_types.c.id == type_id,
+                   (ticket_types.c.quota.is_(None)) | (ticket_types.c.sold + wanted <= ticket_types.c.quota))
+            .values(sold=ticket_types.c.sold + wanted).returning(ticket_types.c.sold)
+        )
+        if taken is None:
+            ticket_type = types[type_id]
+            current = await session.scalar(select(ticket_types.c.sold).where(ticket_types.c.id == type_id))
+            left = max(ticket_type.quota - current, 0)
+            raise Conflict("quota_exhausted", f"Only {left} '{ticket_type.name}' tickets are left.",
+                           ticket_type_id=str(type_id), available=left)
+
+
+async def _release(session: AsyncSession, order) -> None:
+    """Give a cancelled order's tickets back to the event and its ticket types."""
+    await session.execute(update(events).where(events.c.id == order.event_id).values(sold=events.c.sold - order.quantity))
+    lines = (await session.execute(select(order_lines).where(order_lines.c.order_id == order.id))).all()
+    for ticket_type_id, quantity in sorted(_per_type((line.ticket_type_id, line.quantity) for line in lines).items()):
+        await session.execute(update(ticket_types).where(ticket_types.c.id == ticket_type_id)
+                              .values(sold=ticket_types.c.sold - quantity))
+    if order.event_organization_id and order.payment_method == PaymentMethod.SPONSORED.value:
+        await session.execute(
+            update(event_organizations).where(event_organizations.c.id == order.event_organization_id)
+            .values(sponsored_tickets_used=event_organizations.c.sponsored_tickets_used - order.quantity)
+        )
+
+
+# -- transitions
+
+
+async def load_order(session: AsyncSession, order_id: uuid.UUID, *, lock: bool = False):
+    statement = select(orders).where(orders.c.id == order_id)
+    order = (await session.execute(statement.with_for_update() if lock else statement)).first()
+    if order is None:
+        raise NotFound("order_not_found", f"No order {order_id}.")
+    return order
+
+
+def _check(order, target: OrderStatus) -> OrderStatus:
+    current = OrderStatus(order.status)
+    try:
+        domain.check_transition(current, target)
+    except domain.IllegalTransition as error:
+        raise Conflict("illegal_transition", str(error), status=current.value, target=target.value) from error
+    return current
+
+
+async def record_transition(session: AsyncSession, order_id: uuid.UUID, current: OrderStatus | None,
+                            target: OrderStatus, actor: str, reason: str, *, at: datetime | None = None) -> None:
+    await session.execute(
+        insert(order_transitions).values(
+            order_id=order_id, from_status=current.value if current else None, to_status=target.value,
+            actor=actor, reason=reason, at=at or now(),
+        )
+    )
+
+
+async def transition(uow: UnitOfWork, order, target: OrderStatus, *, actor: str, reason: str,
+                     **changes) -> OrderStatus:
+    """Move a (locked) order to ``target`` and record who, when and why."""
+    current = _check(order, target)
+    at = now()
+    await uow.session.execute(
+        update(orders).where(orders.c.id == order.id).values(status=target.value, updated_at=at, **changes)
+    )
+    await record_transition(uow.session, order.id, current, target, actor, reason, at=at)
+    return current
+
+
+async def approve(uow: UnitOfWork, order_id: uuid.UUID, *, actor: str) -> None:
+    """Sponsored and free orders settle on staff approval."""
+    order = await load_order(uow.session, order_id, lock=True)
+    if not domain.settlement_path_allows(PaymentMethod(order.payment_method), OrderStatus(order.status),
+                                         domain.Action.APPROVE):
+        raise Conflict("approval_not_applicable",
+                       f"A {order.payment_method} order in status {order.status} is not settled by approval.")
+    await settle(uow, order, actor=actor, reason="approved")
+
+
+async def mark_paid(uow: UnitOfWork, order_id: uuid.UUID, *, actor: str, reference: str) -> None:
+    """An invoice was paid: record the payment and settle."""
+    order = await load_order(uow.session, order_id, lock=True)
+    if not domain.settlement_path_allows(PaymentMethod(order.payment_method), OrderStatus(order.status),
+                                         domain.Action.MARK_PAID):
+        raise Conflict("mark_paid_not_applicable",
+                       f"A {order.payment_method} order in status {order.status} cannot be marked paid.")
+    await record_payment(uow.session, order, kind="invoice_payment", provider="bank", reference=reference,
+                         succeeded=True)
+    from .invoicing import mark_invoice_paid  # an invoice order always has its invoice here
+
+    await mark_invoice_paid(uow.session, order.id, reference)
+    await settle(uow, order, actor=actor, reason=f"invoice paid ({reference})")
+
+
+async def settle(uow: UnitOfWork, order, *, actor: str, reason: str) -> None:
+    """Settled: publish order.settled, issuance takes it from here."""
+    with continue_trace(order.traceparent, "settle order", **{"order.id": str(order.id)}):
+        await transition(uow, order, OrderStatus.SETTLED, actor=actor, reason=reason, hold_expires_at=None)
+        await uow.outbox.add(
+            contracts.OrderSettled(
+                **await _order_facts(uow.session, order), lines=await _contract_lines(uow.session, order.id),
+                quantity=order.quantity, amount=_amount(order), settled_at=now(),
+            )
+        )
+
+
+async def cancel(uow: UnitOfWork, order, *, actor: str, reason: str, refunded: bool = False) -> None:
+    """Cancel a (locked) order: its tickets are released and order.cancelled voids any issued."""
+    with continue_trace(order.traceparent, "cancel order", **{"order.id": str(order.id)}):
+        previous = await transition(uow, order, OrderStatus.CANCELLED, actor=actor, reason=reason,
+                                    hold_expires_at=None)
+        await _release(uow.session, order)
+        await uow.outbox.add(
+            contracts.OrderCancelled(
+                **await _order_facts(uow.session, order), previous_status=previous.value, refunded=refunded,
+                refund=_amount(order) if refunded else None, reason=reason, cancelled_by=actor, cancelled_at=now(),
+            )
+        )
+
+
+async def record_payment(session: AsyncSession, order, *, kind: str, provider: str, reference: str | None,
+                         succeeded: bool, amount: int | None = None, detail: str | None = None) -> None:
+    await session.execute(
+        insert(payments).values(order_id=order.id, kind=kind, provider=provider, reference=reference,
+                                amount=order.gross if amount is None else amount, currency=order.currency,
+                                succeeded=succeeded, detail=detail, at=now())
+    )
+
+
+# -- read model of issued tickets
+
+
+async def count_ticket(uow: UnitOfWork, order_id: uuid.UUID, *, voided: bool = False) -> None:
+    column = orders.c.voided_count if voided else orders.c.issued_count
+    await uow.session.execute(update(orders).where(orders.c.id == order_id).values({column: column + 1}))
+
+
+# -- contract helpers
+
+
+def _amount(order) -> contracts.Amount:
+    return contracts.Amount(currency=order.currency, net=order.net, vat=order.vat, gross=order.gross)
+
+
+async def _order_facts(session: AsyncSession, order) -> dict:
+    event_name = await session.scalar(select(events.c.name).where(events.c.id == order.event_id))
+    return {
+        "order_id": order.id, "order_number": order.number, "event_id": order.event_id, "event_name": event_name,
+        "buyer": contracts.Buyer(name=order.buyer_name, email=order.buyer_email, company=order.buyer_company,
+                                 phone=order.buyer_phone, language=order.language),
+        "payment_method": order.payment_method,
+    }
+
+
+async def _contract_lines(session: AsyncSession, order_id: uuid.UUID) -> list[contracts.OrderLine]:
+    lines = (await session.execute(
+        select(order_lines).where(order_lines.c.order_id == order_id).order_by(order_lines.c.line_no)
+    )).all()
+    return [
+        contracts.OrderLine(line_no=line.line_no, ticket_type_id=line.ticket_type_id,
+                            ticket_type_name=line.ticket_type_name, quantity=line.quantity, unit_net=line.unit_net)
+        for line in lines
+    ]
