@@ -44,6 +44,8 @@ def stack(otlp: OtlpCollector) -> ServiceStack:
             # Fail fast in tests: three attempts, short backoff, then the dead-letter topic.
             "HANDLER_MAX_ATTEMPTS": "3",
             "HANDLER_RETRY_BACKOFF_SECONDS": "0.05",
+            # The tests place many public orders from one address.
+            "PUBLIC_RATE_LIMIT": "10000/minute",
         }
     )
     services.start()
