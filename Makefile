@@ -9,13 +9,14 @@ UV := .local/tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 PY := .venv/bin/python
 
-.PHONY: help install run test demo docs infra-up infra-down infra-status clean
+.PHONY: help install run test demo docs bench infra-up infra-down infra-status clean
 
 help:
 	@echo "make run     install, start Kafka, PostgreSQL, the SMTP sink and the five services, seed a demo event"
 	@echo "make test    install, start what the tests need, run unit, contract and end-to-end tests, stop"
 	@echo "make demo    drive one order through a running stack and print its timeline"
 	@echo "make docs    write each service's OpenAPI and AsyncAPI documents to docs/api/"
+	@echo "make bench   run the benchmarks; reports in bench-results/"
 
 $(UV):
 	$(PYTHON) -m venv .local/tools
@@ -38,6 +39,9 @@ demo: install
 
 docs: install
 	$(PY) -m ticketflow_local.docs
+
+bench: install
+	$(PY) -m ticketflow_local.bench
 
 infra-up: install
 	$(PY) -m ticketflow_local.infra up

@@ -41,11 +41,14 @@ def stack(otlp: OtlpCollector) -> ServiceStack:
             "OTEL_EXPORTER_OTLP_ENDPOINT": otlp.endpoint,
             "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
             "OTEL_BSP_SCHEDULE_DELAY": "200",
+            # Bursts of concurrent orders make many database spans: keep every one.
+            "OTEL_BSP_MAX_QUEUE_SIZE": "100000",
             # Fail fast in tests: three attempts, short backoff, then the dead-letter topic.
             "HANDLER_MAX_ATTEMPTS": "3",
             "HANDLER_RETRY_BACKOFF_SECONDS": "0.05",
             # The tests place many public orders from one address.
             "PUBLIC_RATE_LIMIT": "10000/minute",
+            "HOLD_SWEEP_SECONDS": "1",
         }
     )
     services.start()

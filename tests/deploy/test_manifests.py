@@ -395,7 +395,7 @@ def deployment_environment(service: str) -> dict[str, str]:
         elif entry["name"].endswith("DATABASE_URL"):
             env[entry["name"]] = f"postgresql+asyncpg://user:secret@postgres:5432/{service}"
         else:
-            env[entry["name"]] = "placeholder"
+            env[entry["name"]] = "placeholder-secret-value-of-a-realistic-length"
     return env
 
 

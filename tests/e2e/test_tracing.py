@@ -37,7 +37,10 @@ def test_one_order_is_one_trace_from_creation_to_check_in(flow: Flow, event: dic
             return services
         return None
 
-    services = wait_until(complete, timeout=30, what=f"spans of all five services in trace {trace_id}")
+    try:
+        services = wait_until(complete, timeout=30, what=f"spans of all five services in trace {trace_id}")
+    except TimeoutError:
+        raise AssertionError(f"trace {trace_id} has only {otlp.services_in(trace_id)}; received {[(s.service, s.name) for s in otlp.spans][:40]}") from None
     spans = otlp.trace(trace_id)
     roots = [s for s in spans if not s.parent_span_id]
     assert len(roots) == 1 and roots[0].service == "orders" and "POST /v1/orders" in roots[0].name, roots

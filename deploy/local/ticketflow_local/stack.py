@@ -25,7 +25,7 @@ from ticketflow_schemas.topics import SERVICES
 
 from . import infra
 from .config import PATHS, SERVICE_PORTS, service_url, stack_env
-from .processes import tail
+from .processes import port_open, tail
 
 
 @dataclass
@@ -55,6 +55,9 @@ class ServiceStack:
         self.wait_ready(services)
 
     def start_one(self, service: str) -> None:
+        if port_open("127.0.0.1", SERVICE_PORTS[service]):
+            # Another process (a stack left running?) would answer in this one's place.
+            raise RuntimeError(f"port {SERVICE_PORTS[service]} for {service} is taken by another process")
         log = open(self.log_path(service), "ab")
         self.processes[service] = subprocess.Popen(
             [sys.executable, "-m", service], env=self.env_for(service), stdout=log, stderr=subprocess.STDOUT,

@@ -69,10 +69,11 @@ def _principal(request: Request) -> Principal:
     return Principal(subject=str(claims["sub"]), scopes=frozenset(str(claims.get("scope", "")).split()))
 
 
-def scopes(*required: str) -> Callable[[Request], Principal]:
+def scopes(*required: str) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
     """A dependency that admits a bearer token holding every ``required`` scope."""
 
-    def check(request: Request) -> Principal:
+    # async: FastAPI would run a plain function in a worker thread for every request.
+    async def check(request: Request) -> Principal:
         principal = _principal(request)
         missing = sorted(set(required) - principal.scopes)
         if missing:

@@ -33,7 +33,9 @@ class Database:
             url,
             pool_size=pool_size,
             max_overflow=pool_size,
-            pool_pre_ping=True,
+            # No ping per checkout (a round trip on every transaction): a connection the
+            # database dropped fails once, is discarded, and the work is retried.
+            pool_pre_ping=False,
             pool_recycle=1800,
             connect_args={"server_settings": {"application_name": f"ticketflow-{service}"}},
         )

@@ -145,18 +145,11 @@ class Service:
         for router in routers:
             app.include_router(router)
 
-        @app.middleware("http")
-        async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-            started = time.perf_counter()
-            response = await call_next(request)
-            route = request.scope.get("route")
-            HTTP_LATENCY.labels(request.method, getattr(route, "path", "unmatched"), response.status_code).observe(
-                time.perf_counter() - started
-            )
-            return response
-
+        app.add_middleware(_LatencyMetrics)
         FastAPIInstrumentor.instrument_app(
-            app, tracer_provider=self.tracer_provider, excluded_urls="livez,readyz,metrics"
+            app, tracer_provider=self.tracer_provider, excluded_urls="livez,readyz,metrics",
+            # One server span per request; the per-message receive/send spans cost more than they tell.
+            exclude_spans=["receive", "send"],
         )
         return app
 
@@ -217,6 +210,32 @@ class Service:
             await self.database.dispose()
             self.tracer_provider.shutdown()
             log.info("service stopped")
+
+
+class _LatencyMetrics:
+    """Request latency by route template, as plain ASGI (no per-request task or body buffering)."""
+
+    def __init__(self, app: Callable) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = [500]
+
+        async def send_and_capture(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_and_capture)
+        finally:
+            route = scope.get("route")
+            HTTP_LATENCY.labels(scope["method"], getattr(route, "path", "unmatched"), status[0]).observe(
+                time.perf_counter() - started)
 
 
 def current_service(request: Request) -> Service:

@@ -165,7 +165,7 @@ async def order_sponsored_tickets(organization_id: uuid.UUID, body: SponsoredOrd
                                     note=body.note),
             actor=staff.actor,
         )
-    return await order_view(service, order_id)
+        return await order_view(uow.session, order_id)
 
 
 async def _company(service, company_id: uuid.UUID) -> CompanyView:

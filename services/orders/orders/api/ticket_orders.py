@@ -7,7 +7,8 @@ from datetime import date, datetime
 
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import JSON, func, literal_column, select, text, type_coerce
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from ticketflow_runtime import ApiError, Conflict, NotFound, ServiceDep
 from ticketflow_runtime.errors import ERROR_RESPONSES
@@ -127,33 +128,36 @@ async def create_order(body: NewOrder, service: ServiceDep, staff: Writer) -> Or
                                lines=[ordering.LineSpec(line.ticket_type_id, line.quantity) for line in body.lines]),
             actor=staff.actor, card_hold=service.extras["checkout_hold"],
         )
-    return await order_view(service, order_id)
+    # Read after the commit: the event's counters stay locked no longer than the hold needs.
+    async with service.database.sessions() as session:
+        return await order_view(session, order_id)
 
 
 @router.get("/orders/{order_id}", summary="An order: lines, amounts, history, payments, invoice, actions")
 async def get_order(order_id: uuid.UUID, service: ServiceDep, staff: Reader) -> OrderView:
-    return await order_view(service, order_id)
+    async with service.database.sessions() as session:
+        return await order_view(session, order_id)
 
 
 @router.post("/orders/{order_id}/approve", summary="Approve a sponsored or free order: it settles")
 async def approve(order_id: uuid.UUID, service: ServiceDep, staff: Writer) -> OrderView:
     async with service.database.unit_of_work() as uow:
         await ordering.approve(uow, order_id, actor=staff.actor)
-    return await order_view(service, order_id)
+        return await order_view(uow.session, order_id)
 
 
 @router.post("/orders/{order_id}/invoice", summary="Send the invoice: number, due date, PDF")
 async def send_invoice(order_id: uuid.UUID, service: ServiceDep, staff: Writer) -> OrderView:
     async with service.database.unit_of_work() as uow:
         await invoicing.send_invoice(uow, order_id, actor=staff.actor)
-    return await order_view(service, order_id)
+        return await order_view(uow.session, order_id)
 
 
 @router.post("/orders/{order_id}/mark-paid", summary="Record the invoice's payment: the order settles")
 async def mark_paid(order_id: uuid.UUID, body: MarkPaid, service: ServiceDep, staff: Writer) -> OrderView:
     async with service.database.unit_of_work() as uow:
         await ordering.mark_paid(uow, order_id, actor=staff.actor, reference=body.payment_reference)
-    return await order_view(service, order_id)
+        return await order_view(uow.session, order_id)
 
 
 @router.post("/orders/{order_id}/checkout", summary="Start (or resume) the card payment: a Stripe Checkout URL")
@@ -175,7 +179,8 @@ async def cancel(order_id: uuid.UUID, body: Cancellation, service: ServiceDep, s
     if card_refund:
         await card_payments.refund_and_cancel(service.database, stripe_gateway(service), order_id,
                                               actor=staff.actor, reason=body.reason)
-    return await order_view(service, order_id)
+    async with service.database.sessions() as session:
+        return await order_view(session, order_id)
 
 
 @router.get("/orders/{order_id}/invoice.pdf", summary="The invoice as issued", response_class=Response,
@@ -200,17 +205,31 @@ def stripe_gateway(service):
     return gateway
 
 
-async def order_view(service, order_id: uuid.UUID) -> OrderView:
-    async with service.database.sessions() as session:
-        order = await ordering.load_order(session, order_id)
-        lines = (await session.execute(
-            select(order_lines).where(order_lines.c.order_id == order_id).order_by(order_lines.c.line_no))).all()
-        transitions = (await session.execute(
-            select(order_transitions).where(order_transitions.c.order_id == order_id)
-            .order_by(order_transitions.c.id))).all()
-        paid = (await session.execute(
-            select(payments).where(payments.c.order_id == order_id).order_by(payments.c.id))).all()
-        invoice = (await session.execute(select(invoices).where(invoices.c.order_id == order_id))).first()
+def _rows_as_json(table, *order_by):
+    """The order's rows of ``table`` as one JSON list, in the order's own query."""
+    pairs = [item for column in table.c if column.name != "order_id"
+             for item in (literal_column(f"'{column.name}'"), column)]
+    aggregated = func.json_agg(aggregate_order_by(func.json_build_object(*pairs), *order_by))
+    return type_coerce(
+        select(func.coalesce(aggregated, text("'[]'::json"))).where(table.c.order_id == orders.c.id)
+        .scalar_subquery(), JSON)
+
+
+async def order_view(session, order_id: uuid.UUID) -> OrderView:
+    """The order page in one round trip: the order with its lines, transitions, payments and invoice.
+
+    Called inside a unit of work, it shows the order as that transaction leaves it."""
+    statement = select(
+        orders,
+        _rows_as_json(order_lines, order_lines.c.line_no).label("lines_json"),
+        _rows_as_json(order_transitions, order_transitions.c.id).label("transitions_json"),
+        _rows_as_json(payments, payments.c.id).label("payments_json"),
+        invoices.c.number.label("invoice_number"), invoices.c.issued_on, invoices.c.due_on,
+        invoices.c.payment_reference, invoices.c.paid_at, invoices.c.paid_reference,
+    ).outerjoin(invoices, invoices.c.order_id == orders.c.id).where(orders.c.id == order_id)
+    order = (await session.execute(statement)).first()
+    if order is None:
+        raise NotFound("order_not_found", f"No order {order_id}.")
     return OrderView(
         id=order.id, number=order.number, event_id=order.event_id,
         buyer=Buyer(name=order.buyer_name, email=order.buyer_email, company=order.buyer_company,
@@ -222,12 +241,9 @@ async def order_view(service, order_id: uuid.UUID) -> OrderView:
         ticket_count_status=domain.ticket_count_status(order.quantity, order.issued_count),
         checkout_url=order.checkout_url, hold_expires_at=order.hold_expires_at, created_at=order.created_at,
         actions=view.actions_for(order.status, order.payment_method),
-        lines=[OrderLineView(**line._mapping) for line in lines],
-        transitions=[TransitionView(**t._mapping) for t in transitions],
-        payments=[PaymentView(**{k: v for k, v in p._mapping.items() if k in PaymentView.model_fields})
-                  for p in paid],
-        invoice=InvoiceView(number=invoice.number, issued_on=invoice.issued_on, due_on=invoice.due_on,
-                            payment_reference=invoice.payment_reference, paid_at=invoice.paid_at,
-                            paid_reference=invoice.paid_reference,
-                            pdf_url=f"/v1/orders/{order_id}/invoice.pdf") if invoice else None,
+        lines=order.lines_json, transitions=order.transitions_json, payments=order.payments_json,
+        invoice=InvoiceView(number=order.invoice_number, issued_on=order.issued_on, due_on=order.due_on,
+                            payment_reference=order.payment_reference, paid_at=order.paid_at,
+                            paid_reference=order.paid_reference,
+                            pdf_url=f"/v1/orders/{order_id}/invoice.pdf") if order.invoice_number else None,
     )

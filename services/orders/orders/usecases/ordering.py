@@ -11,7 +11,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketflow_runtime import Conflict, NotFound, UnitOfWork, Unprocessable
@@ -83,16 +83,14 @@ async def place_order(uow: UnitOfWork, spec: OrderSpec, *, actor: str, card_hold
         lines.append((line_no, ticket_type, line.quantity, unit_net, amounts))
     quantity = sum(q for _, _, q, _, _ in lines)
 
-    await _hold(session, event, _per_type((t.id, q) for _, t, q, _, _ in lines),
-                {t.id: t for _, t, _, _, _ in lines}, quantity)
-
     order_id = uuid.uuid4()
-    number = domain.order_number(await session.scalar(order_number_seq.next_value()))
     created = now()
     hold_expires_at = created + card_hold if spec.payment_method is PaymentMethod.CARD and card_hold else None
+    number = domain.order_number(await session.scalar(order_number_seq.next_value()))
     await session.execute(
         insert(orders).values(
-            id=order_id, number=number, event_id=event.id, buyer_name=spec.buyer.name,
+            id=order_id, number=number,
+            event_id=event.id, buyer_name=spec.buyer.name,
             buyer_email=str(spec.buyer.email), buyer_company=spec.buyer.company, buyer_phone=spec.buyer.phone,
             language=spec.buyer.language, payment_method=spec.payment_method.value,
             status=OrderStatus.REQUESTED.value, note=spec.note, currency=event.currency, quantity=quantity,
@@ -110,14 +108,21 @@ async def place_order(uow: UnitOfWork, spec: OrderSpec, *, actor: str, card_hold
         ],
     )
     await record_transition(session, order_id, None, OrderStatus.REQUESTED, actor, "order placed", at=created)
-    order = await load_order(session, order_id)
     await uow.outbox.add(
         contracts.OrderPlaced(
-            **await _order_facts(session, order), lines=await _contract_lines(session, order_id),
-            quantity=quantity, amount=_amount(order), status=order.status,
-            channel=spec.channel, event_organization_id=spec.event_organization_id, placed_at=created,
+            order_id=order_id, order_number=number, event_id=event.id, event_name=event.name, buyer=spec.buyer,
+            payment_method=spec.payment_method.value,
+            lines=[contracts.OrderLine(line_no=line_no, ticket_type_id=t.id, ticket_type_name=t.name, quantity=q,
+                                       unit_net=unit_net) for line_no, t, q, unit_net, _ in lines],
+            quantity=quantity, amount=contracts.Amount(currency=event.currency, net=total.net, vat=total.vat,
+                                                       gross=total.gross),
+            status=OrderStatus.REQUESTED.value, channel=spec.channel,
+            event_organization_id=spec.event_organization_id, placed_at=created,
         )
     )
+    # Last, so the event's counter row stays locked only until the commit that follows.
+    await _hold(session, event, _per_type((t.id, q) for _, t, q, _, _ in lines),
+                {t.id: t for _, t, _, _, _ in lines}, quantity)
     return order_id
 
 
@@ -128,30 +133,46 @@ def _per_type(quantities) -> dict[uuid.UUID, int]:
     return totals
 
 
+# One statement takes the event's capacity and every ticket type's quota, so the hot
+# counter rows are locked only from this statement to the commit that follows it.
+HOLD = text("""
+    WITH wanted(id, quantity) AS (SELECT * FROM unnest(CAST(:type_ids AS uuid[]), CAST(:quantities AS int[]))),
+    event_hold AS (
+        UPDATE events SET sold = sold + :total
+        WHERE id = :event_id AND sold + :total <= capacity
+        RETURNING id
+    ),
+    type_hold AS (
+        UPDATE ticket_types t SET sold = t.sold + w.quantity
+        FROM wanted w
+        WHERE t.id = w.id AND (t.quota IS NULL OR t.sold + w.quantity <= t.quota) AND EXISTS (SELECT FROM event_hold)
+        RETURNING t.id
+    )
+    SELECT (SELECT count(*) FROM event_hold) AS event_held, (SELECT count(*) FROM type_hold) AS types_held
+""")
+
+
 async def _hold(session: AsyncSession, event, wanted_by_type: dict[uuid.UUID, int], types: dict,
                 quantity: int) -> None:
     """Take ``quantity`` from the event's capacity and each type's quota, or refuse with what is left."""
-    held = await session.scalar(
-        update(events).where(events.c.id == event.id, events.c.sold + quantity <= events.c.capacity)
-        .values(sold=events.c.sold + quantity).returning(events.c.sold)
-    )
-    if held is None:
+    type_ids = sorted(wanted_by_type)  # a fixed order: concurrent orders lock in the same order
+    held = (await session.execute(HOLD, {
+        "type_ids": type_ids, "quantities": [wanted_by_type[t] for t in type_ids], "total": quantity,
+        "event_id": event.id,
+    })).one()
+    if held.event_held == 1 and held.types_held == len(type_ids):
+        return
+    if held.event_held == 0:
         left = max(event.capacity - await session.scalar(select(events.c.sold).where(events.c.id == event.id)), 0)
         raise Conflict("sold_out", f"Only {left} tickets are left for this event.", available=left)
-    for type_id in sorted(wanted_by_type):  # a fixed order: concurrent orders never deadlock
-        wanted = wanted_by_type[type_id]
-        taken = await session.scalar(
-            update(ticket_types)
-            .where(ticket_types.c.id == type_id,
-                   (ticket_types.c.quota.is_(None)) | (ticket_types.c.sold + wanted <= ticket_types.c.quota))
-            .values(sold=ticket_types.c.sold + wanted).returning(ticket_types.c.sold)
-        )
-        if taken is None:
-            ticket_type = types[type_id]
-            current = await session.scalar(select(ticket_types.c.sold).where(ticket_types.c.id == type_id))
+    for type_id in type_ids:
+        ticket_type = types[type_id]
+        current = await session.scalar(select(ticket_types.c.sold).where(ticket_types.c.id == type_id))
+        if ticket_type.quota is not None and current + wanted_by_type[type_id] > ticket_type.quota:
             left = max(ticket_type.quota - current, 0)
             raise Conflict("quota_exhausted", f"Only {left} '{ticket_type.name}' tickets are left.",
                            ticket_type_id=str(type_id), available=left)
+    raise Conflict("sold_out", "The tickets are no longer available.")
 
 
 async def _release(session: AsyncSession, order) -> None:

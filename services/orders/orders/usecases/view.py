@@ -13,12 +13,12 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import ColumnElement, case, func, literal, or_, select
+from sqlalchemy import ColumnElement, case, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import domain
 from ..domain import OrderStatus, PaymentMethod, TicketCountStatus
-from ..store.tables import events, orders
+from ..store.tables import ORDER_SEARCH_TEXT, events, orders
 
 SUMMARY_STATUSES = [s.value for s in (OrderStatus.REQUESTED, OrderStatus.PAYMENT_PENDING, OrderStatus.INVOICE_SENT,
                                       OrderStatus.SETTLED, OrderStatus.CANCELLED)]
@@ -70,9 +70,7 @@ def order_conditions(filters: OrderFilters) -> list[ColumnElement[bool]]:
     if filters.event_id:
         conditions.append(orders.c.event_id == filters.event_id)
     if filters.search and filters.search.strip():
-        pattern = _like(filters.search.strip())
-        conditions.append(or_(*(column.ilike(pattern, escape="\\") for column in (
-            orders.c.buyer_company, orders.c.buyer_name, orders.c.buyer_email, orders.c.number))))
+        conditions.append(ORDER_SEARCH_TEXT.like(_like(filters.search.strip().lower()), escape="\\"))
     if filters.statuses:
         conditions.append(orders.c.status.in_(filters.statuses))
     if filters.payment_methods:

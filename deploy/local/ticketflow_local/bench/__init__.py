@@ -1,0 +1,1 @@
+"""Benchmarks (make bench): reports in bench-results/, figures next to their targets."""
