@@ -56,6 +56,20 @@ def log(message: str) -> None:
     print(f"[infra] {message}", flush=True)
 
 
+def _background_server(name: str, *, key: str, port: int, command: list[str], logfile: Path, timeout: float,
+                       override: str) -> bool:
+    """Start a server process unless its pidfile says it runs; True when this call started it."""
+    pidfile = PATHS.run / f"{key}.pid"
+    if is_running(pidfile):
+        return False
+    if port_open("127.0.0.1", port):
+        raise SystemExit(f"port {port} is taken by another process; set {override}")
+    log(f"starting {name} on 127.0.0.1:{port}")
+    start_background(command, pidfile=pidfile, logfile=logfile)
+    wait_for(lambda: port_open("127.0.0.1", port), timeout, name, logfile=logfile, pidfile=pidfile)
+    return True
+
+
 # --------------------------------------------------------------------------- Kafka
 
 
@@ -133,11 +147,8 @@ def _kafka_cluster_id() -> str:
 
 def kafka_up() -> bool:
     """Start the broker; returns True when this call started it."""
-    pidfile = PATHS.run / "kafka.pid"
-    if is_running(pidfile):
+    if is_running(PATHS.run / "kafka.pid"):
         return False
-    if port_open("127.0.0.1", KAFKA_PORT):
-        raise SystemExit(f"port {KAFKA_PORT} is taken by another process; set KAFKA_BOOTSTRAP_SERVERS")
     PATHS.kafka.mkdir(parents=True, exist_ok=True)
     libs = _kafka_libs()
     props = _kafka_properties()
@@ -148,15 +159,11 @@ def kafka_up() -> bool:
                           "-t", _kafka_cluster_id(), "-c", str(props)),
             check=True, stdout=subprocess.DEVNULL,
         )
-    log(f"starting Kafka on 127.0.0.1:{KAFKA_PORT}")
-    start_background(
-        _java_command(libs, "kafka.Kafka", str(props), heap=KAFKA_HEAP),
-        pidfile=pidfile,
-        logfile=PATHS.kafka / "kafka.log",
+    return _background_server(
+        "Kafka", key="kafka", port=KAFKA_PORT, timeout=90,
+        command=_java_command(libs, "kafka.Kafka", str(props), heap=KAFKA_HEAP),
+        logfile=PATHS.kafka / "kafka.log", override="KAFKA_BOOTSTRAP_SERVERS",
     )
-    wait_for(lambda: port_open("127.0.0.1", KAFKA_PORT), 90, "Kafka to listen",
-             logfile=PATHS.kafka / "kafka.log", pidfile=pidfile)
-    return True
 
 
 def kafka_down() -> None:
@@ -292,21 +299,12 @@ async def create_databases(services: list[str]) -> None:
 
 
 def smtp_up() -> bool:
-    pidfile = PATHS.run / "smtp.pid"
-    if is_running(pidfile):
-        return False
-    if port_open("127.0.0.1", SMTP_PORT):
-        raise SystemExit(f"port {SMTP_PORT} is taken by another process; set SMTP_HOST/SMTP_PORT")
-    log(f"starting the SMTP sink on 127.0.0.1:{SMTP_PORT} (mail kept in {PATHS.maildir})")
-    start_background(
-        [sys.executable, "-m", "ticketflow_local.smtp_sink", "--host", "127.0.0.1",
-         "--port", str(SMTP_PORT), "--maildir", str(PATHS.maildir)],
-        pidfile=pidfile,
-        logfile=PATHS.logs / "smtp-sink.log",
+    return _background_server(
+        f"the SMTP sink (mail kept in {PATHS.maildir})", key="smtp", port=SMTP_PORT, timeout=20,
+        command=[sys.executable, "-m", "ticketflow_local.smtp_sink", "--host", "127.0.0.1",
+                 "--port", str(SMTP_PORT), "--maildir", str(PATHS.maildir)],
+        logfile=PATHS.logs / "smtp-sink.log", override="SMTP_HOST/SMTP_PORT",
     )
-    wait_for(lambda: port_open("127.0.0.1", SMTP_PORT), 20, "the SMTP sink",
-             logfile=PATHS.logs / "smtp-sink.log", pidfile=pidfile)
-    return True
 
 
 def smtp_down() -> None:
@@ -318,22 +316,13 @@ def smtp_down() -> None:
 
 def stripe_up() -> bool:
     """Stripe's API cannot run here: a local stand-in speaking it, posting signed webhooks to orders."""
-    pidfile = PATHS.run / "stripe.pid"
-    if is_running(pidfile):
-        return False
-    if port_open("127.0.0.1", STRIPE_STANDIN_PORT):
-        raise SystemExit(f"port {STRIPE_STANDIN_PORT} is taken by another process; set STRIPE_API_BASE")
-    log(f"starting the Stripe stand-in on 127.0.0.1:{STRIPE_STANDIN_PORT}")
-    start_background(
-        [sys.executable, "-m", "ticketflow_local.stripe_standin", "--port", str(STRIPE_STANDIN_PORT),
-         "--webhook-url", f"{service_url('orders')}/webhooks/stripe",
-         "--webhook-secret", stack_env()["STRIPE_WEBHOOK_SECRET"]],
-        pidfile=pidfile,
-        logfile=PATHS.logs / "stripe-standin.log",
+    return _background_server(
+        "the Stripe stand-in", key="stripe", port=STRIPE_STANDIN_PORT, timeout=20,
+        command=[sys.executable, "-m", "ticketflow_local.stripe_standin", "--port", str(STRIPE_STANDIN_PORT),
+                 "--webhook-url", f"{service_url('orders')}/webhooks/stripe",
+                 "--webhook-secret", stack_env()["STRIPE_WEBHOOK_SECRET"]],
+        logfile=PATHS.logs / "stripe-standin.log", override="STRIPE_API_BASE",
     )
-    wait_for(lambda: port_open("127.0.0.1", STRIPE_STANDIN_PORT), 20, "the Stripe stand-in",
-             logfile=PATHS.logs / "stripe-standin.log", pidfile=pidfile)
-    return True
 
 
 def stripe_down() -> None:
