@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from opentelemetry import context as otel_context
 from opentelemetry.propagate import extract, inject
 from prometheus_client import Counter, Gauge
-from sqlalchemy import MetaData, delete, func, insert, select, text, update
+from sqlalchemy import MetaData, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketflow_schemas.envelope import Envelope
@@ -42,6 +42,18 @@ OUTBOX_FAILURES = Counter("ticketflow_outbox_publish_failures_total", "Outbox pu
 OUTBOX = outbox_table(MetaData())
 
 
+_INSERT = text(
+    "INSERT INTO outbox (event_id, topic, key, headers, payload, created_at) "
+    "VALUES (:event_id, :topic, :key, CAST(:headers AS jsonb), CAST(:payload AS jsonb), :created_at)"
+)
+# Insert and notify in one round trip.
+_INSERT_AND_NOTIFY = text(
+    "WITH added AS (INSERT INTO outbox (event_id, topic, key, headers, payload, created_at) "
+    "VALUES (:event_id, :topic, :key, CAST(:headers AS jsonb), CAST(:payload AS jsonb), :created_at) "
+    "RETURNING id) SELECT pg_notify(:channel, '') FROM added"
+)
+
+
 def notify_channel(service: str) -> str:
     return f"outbox_{service}"
 
@@ -61,19 +73,16 @@ class Outbox:
         # The current trace context travels with the event, so the relay can
         # publish it as part of the trace that caused it.
         inject(headers)
-        await self.session.execute(
-            insert(OUTBOX).values(
-                event_id=envelope.id,
-                topic=event.topic,
-                key=key,
-                headers=headers,
-                payload=event.model_dump(mode="json"),
-                created_at=envelope.time,
-            )
-        )
-        if not self._notified:
-            # Delivered at commit only, so the relay never wakes for a rolled-back event.
-            await self.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": notify_channel(self.service)})
+        values = {
+            "event_id": envelope.id, "topic": event.topic, "key": key, "headers": json.dumps(headers),
+            "payload": event.model_dump_json(), "created_at": envelope.time,
+        }
+        if self._notified:
+            await self.session.execute(_INSERT, values)
+        else:
+            # The notification is delivered at commit only, so the relay never
+            # wakes for a rolled-back event; one per transaction is enough.
+            await self.session.execute(_INSERT_AND_NOTIFY, {**values, "channel": notify_channel(self.service)})
             self._notified = True
         return envelope
 

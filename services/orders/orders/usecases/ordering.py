@@ -58,14 +58,21 @@ async def place_order(uow: UnitOfWork, spec: OrderSpec, *, actor: str, card_hold
         raise Unprocessable("payment_method_not_offered",
                             "Orders on the event page are paid by card or invoice.")
     session = uow.session
-    event = (await session.execute(select(events).where(events.c.id == spec.event_id))).first()
-    if event is None:
+    # The event, its ticket types and the next order number, in one round trip.
+    rows = (await session.execute(
+        select(events, ticket_types.c.id.label("type_id"), ticket_types.c.name.label("type_name"),
+               ticket_types.c.net_price, ticket_types.c.quota,
+               select(order_number_seq.next_value()).scalar_subquery().label("next_number"))
+        .outerjoin(ticket_types, ticket_types.c.event_id == events.c.id)
+        .where(events.c.id == spec.event_id)
+        .order_by(ticket_types.c.position)
+    )).all()
+    if not rows:
         raise NotFound("event_not_found", f"No event {spec.event_id}.")
+    event = rows[0]
     types = {
-        row.id: row
-        for row in (await session.execute(
-            select(ticket_types).where(ticket_types.c.event_id == event.id).order_by(ticket_types.c.position)
-        )).all()
+        row.type_id: _TicketType(row.type_id, row.type_name, row.net_price, row.quota)
+        for row in rows if row.type_id is not None
     }
     if not types:
         raise Conflict("event_has_no_ticket_types", f"Event {event.id} has no ticket types to order.")
@@ -86,28 +93,22 @@ async def place_order(uow: UnitOfWork, spec: OrderSpec, *, actor: str, card_hold
     order_id = uuid.uuid4()
     created = now()
     hold_expires_at = created + card_hold if spec.payment_method is PaymentMethod.CARD and card_hold else None
-    number = domain.order_number(await session.scalar(order_number_seq.next_value()))
-    await session.execute(
-        insert(orders).values(
-            id=order_id, number=number,
-            event_id=event.id, buyer_name=spec.buyer.name,
-            buyer_email=str(spec.buyer.email), buyer_company=spec.buyer.company, buyer_phone=spec.buyer.phone,
-            language=spec.buyer.language, payment_method=spec.payment_method.value,
-            status=OrderStatus.REQUESTED.value, note=spec.note, currency=event.currency, quantity=quantity,
-            net=total.net, vat=total.vat, gross=total.gross, channel=spec.channel,
-            event_organization_id=spec.event_organization_id, hold_expires_at=hold_expires_at,
-            traceparent=current_traceparent(), created_by=actor, created_at=created, updated_at=created,
-        )
-    )
-    await session.execute(
-        insert(order_lines),
-        [
-            {"order_id": order_id, "line_no": line_no, "ticket_type_id": t.id, "ticket_type_name": t.name,
-             "quantity": q, "unit_net": unit_net, "net": a.net, "vat": a.vat, "gross": a.gross}
-            for line_no, t, q, unit_net, a in lines
-        ],
-    )
-    await record_transition(session, order_id, None, OrderStatus.REQUESTED, actor, "order placed", at=created)
+    number = domain.order_number(event.next_number)
+    # The order, its lines and its first transition, in one round trip.
+    await session.execute(INSERT_ORDER, {
+        "id": order_id, "number": number, "event_id": event.id, "buyer_name": spec.buyer.name,
+        "buyer_email": str(spec.buyer.email), "buyer_company": spec.buyer.company, "buyer_phone": spec.buyer.phone,
+        "language": spec.buyer.language, "payment_method": spec.payment_method.value,
+        "status": OrderStatus.REQUESTED.value, "note": spec.note, "currency": event.currency, "quantity": quantity,
+        "net": total.net, "vat": total.vat, "gross": total.gross, "channel": spec.channel,
+        "event_organization_id": spec.event_organization_id, "hold_expires_at": hold_expires_at,
+        "traceparent": current_traceparent(), "created_by": actor, "created_at": created,
+        "line_nos": [n for n, _, _, _, _ in lines], "type_ids": [t.id for _, t, _, _, _ in lines],
+        "type_names": [t.name for _, t, _, _, _ in lines], "quantities": [q for _, _, q, _, _ in lines],
+        "unit_nets": [u for _, _, _, u, _ in lines], "nets": [a.net for *_, a in lines],
+        "vats": [a.vat for *_, a in lines], "grosses": [a.gross for *_, a in lines],
+        "reason": "order placed",
+    })
     await uow.outbox.add(
         contracts.OrderPlaced(
             order_id=order_id, order_number=number, event_id=event.id, event_name=event.name, buyer=spec.buyer,
@@ -124,6 +125,37 @@ async def place_order(uow: UnitOfWork, spec: OrderSpec, *, actor: str, card_hold
     await _hold(session, event, _per_type((t.id, q) for _, t, q, _, _ in lines),
                 {t.id: t for _, t, _, _, _ in lines}, quantity)
     return order_id
+
+
+@dataclass(frozen=True)
+class _TicketType:
+    id: uuid.UUID
+    name: str
+    net_price: int
+    quota: int | None
+
+
+INSERT_ORDER = text("""
+    WITH new_order AS (
+        INSERT INTO orders (id, number, event_id, buyer_name, buyer_email, buyer_company, buyer_phone, language,
+                            payment_method, status, note, currency, quantity, net, vat, gross, channel,
+                            event_organization_id, hold_expires_at, traceparent, created_by, created_at, updated_at)
+        VALUES (:id, :number, :event_id, :buyer_name, :buyer_email, :buyer_company, :buyer_phone, :language,
+                :payment_method, :status, :note, :currency, :quantity, :net, :vat, :gross, :channel,
+                :event_organization_id, :hold_expires_at, :traceparent, :created_by, :created_at, :created_at)
+        RETURNING id
+    ),
+    new_lines AS (
+        INSERT INTO order_lines (order_id, line_no, ticket_type_id, ticket_type_name, quantity, unit_net, net, vat,
+                                 gross)
+        SELECT (SELECT id FROM new_order), l.* FROM unnest(
+            CAST(:line_nos AS int[]), CAST(:type_ids AS uuid[]), CAST(:type_names AS text[]),
+            CAST(:quantities AS int[]), CAST(:unit_nets AS bigint[]), CAST(:nets AS bigint[]),
+            CAST(:vats AS bigint[]), CAST(:grosses AS bigint[])) AS l
+    )
+    INSERT INTO order_transitions (order_id, from_status, to_status, actor, reason, at)
+    SELECT id, NULL, :status, :created_by, :reason, :created_at FROM new_order
+""")
 
 
 def _per_type(quantities) -> dict[uuid.UUID, int]:
