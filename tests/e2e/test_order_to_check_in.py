@@ -99,3 +99,22 @@ def test_bad_requests_get_machine_readable_errors(flow: Flow, event: dict) -> No
                                    json={"name": "X", "email": "x@example.com"})
     assert unknown_ticket.status_code == 404
     assert unknown_ticket.json()["error"]["code"] == "ticket_not_found"
+
+
+def test_reassigning_a_ticket_revokes_the_old_qr_and_mails_the_new_holder_a_new_one(flow: Flow, event: dict) -> None:
+    order = flow.place_free_order(event["id"], 1)
+    ticket = flow.assignable_tickets(order["id"], 1)[0]
+    first, second = (f"{who}.{uuid.uuid4().hex[:8]}@example.com" for who in ("first", "second"))
+    flow.assign(ticket["id"], "Fia First", first)
+    old_payload = decode_qr(inline_images(wait_for_mail(first))[0])
+    flow.assign(ticket["id"], "Sam Second", second)
+    new_payload = decode_qr(inline_images(wait_for_mail(second))[0])
+    old, new = qr.decode(old_payload)[0], qr.decode(new_payload)[0]
+    assert new.ticket_id == old.ticket_id and new.secret_version == old.secret_version + 1
+
+    wait_until(lambda: flow.gate_knows(ticket["id"])["secret_version"] == new.secret_version,
+               what="the gate to learn the reissue")
+    forwarded = flow.scan(old_payload)
+    assert forwarded["result"] == "revoked", "a forwarded screenshot of the old QR is refused"
+    admitted = flow.scan(new_payload)
+    assert admitted["result"] == "admitted" and admitted["ticket"]["holder_name"] == "Sam Second"

@@ -1,7 +1,7 @@
 """Kafka handlers of the assignment service."""
 
 from ticketflow_runtime import Subscriptions, UnitOfWork
-from ticketflow_schemas.events import TicketIssued, TicketVoided
+from ticketflow_schemas.events import TicketIssued, TicketReissued, TicketVoided
 
 from . import usecases
 
@@ -18,3 +18,9 @@ async def record_issued_ticket(event: TicketIssued, uow: UnitOfWork) -> None:
 async def record_voided(event: TicketVoided, uow: UnitOfWork) -> None:
     """A voided ticket cannot be assigned any more."""
     await usecases.record_voided(uow, event)
+
+
+@subscriptions.on(TicketReissued)
+async def record_reissue(event: TicketReissued, uow: UnitOfWork) -> None:
+    """Keeps the ticket's current QR code."""
+    await usecases.record_reissue(uow, event)

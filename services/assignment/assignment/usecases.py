@@ -93,3 +93,12 @@ async def record_voided(uow: UnitOfWork, event: contracts.TicketVoided) -> None:
         update(tickets).where(tickets.c.id == event.ticket_id).values(voided=True).returning(tickets.c.id))
     if voided.first() is None:
         await uow.session.execute(insert(early_voids).values(ticket_id=event.ticket_id).on_conflict_do_nothing())
+
+
+async def record_reissue(uow: UnitOfWork, event: contracts.TicketReissued) -> None:
+    """Keep the ticket's current QR code for its holder (My Tickets)."""
+    await uow.session.execute(
+        update(tickets)
+        .where(tickets.c.id == event.ticket_id, tickets.c.secret_version < event.secret_version)
+        .values(qr_payload=event.qr_payload, secret_version=event.secret_version, updated_at=datetime.now(UTC))
+    )

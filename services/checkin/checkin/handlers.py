@@ -1,7 +1,7 @@
 """Kafka handlers of the checkin service: its own projection of valid tickets."""
 
 from ticketflow_runtime import Subscriptions, UnitOfWork
-from ticketflow_schemas.events import TicketAssigned, TicketIssued, TicketVoided
+from ticketflow_schemas.events import TicketAssigned, TicketIssued, TicketReissued, TicketVoided
 
 from . import usecases
 
@@ -24,3 +24,9 @@ async def record_assignment(event: TicketAssigned, uow: UnitOfWork) -> None:
 async def record_voided(event: TicketVoided, uow: UnitOfWork) -> None:
     """Refuses the ticket from now on."""
     await usecases.record_voided(uow, event)
+
+
+@subscriptions.on(TicketReissued)
+async def record_reissue(event: TicketReissued, uow: UnitOfWork) -> None:
+    """Revokes the ticket's older QR codes."""
+    await usecases.record_reissue(uow, event)

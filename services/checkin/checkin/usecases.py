@@ -27,12 +27,7 @@ DEFAULT_LIST_NAME = "Main entrance"
 
 async def record_issued_ticket(uow: UnitOfWork, event: contracts.TicketIssued) -> None:
     session = uow.session
-    await session.execute(
-        insert(signing_keys)
-        .values(key_id=qr.key_id_from_text(event.signing_key.key_id), event_id=event.event_id,
-                public_key=_decode_key(event.signing_key.public_key))
-        .on_conflict_do_nothing()
-    )
+    await _record_key(session, event)
     await _upsert_ticket(session, event, holder=None)
     await session.execute(
         insert(check_in_lists)
@@ -41,12 +36,28 @@ async def record_issued_ticket(uow: UnitOfWork, event: contracts.TicketIssued) -
     )
 
 
+async def record_reissue(uow: UnitOfWork, event: contracts.TicketReissued) -> None:
+    """The new secret version makes every older QR code of the ticket answer "revoked"."""
+    await _record_key(uow.session, event)
+    await _upsert_ticket(uow.session, event, holder=event.holder or False)
+
+
 async def record_assignment(uow: UnitOfWork, event: contracts.TicketAssigned) -> None:
     # ticket.assigned may arrive before ticket.issued (another topic): either creates the row.
     await _upsert_ticket(uow.session, event, holder=event.holder or False)
 
 
-async def _upsert_ticket(session: AsyncSession, event: contracts.TicketIssued | contracts.TicketAssigned,
+async def _record_key(session: AsyncSession, event: contracts.TicketIssued | contracts.TicketReissued) -> None:
+    await session.execute(
+        insert(signing_keys)
+        .values(key_id=qr.key_id_from_text(event.signing_key.key_id), event_id=event.event_id,
+                public_key=_decode_key(event.signing_key.public_key))
+        .on_conflict_do_nothing()
+    )
+
+
+async def _upsert_ticket(session: AsyncSession,
+                         event: contracts.TicketIssued | contracts.TicketAssigned | contracts.TicketReissued,
                          holder: contracts.Holder | None | bool) -> None:
     facts = {
         "number": event.ticket_number, "order_id": event.order_id, "event_id": event.event_id,

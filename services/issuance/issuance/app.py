@@ -1,7 +1,7 @@
 """Wiring of the issuance service."""
 
 from ticketflow_runtime import Service, ServiceSettings, settings_for
-from ticketflow_schemas.events import TicketIssued, TicketVoided
+from ticketflow_schemas.events import TicketIssued, TicketReissued, TicketVoided
 
 from . import api, handlers
 
@@ -16,5 +16,5 @@ def create_service(settings: ServiceSettings | None = None) -> Service:
         description="Ticket issuance: tickets generated from settled orders, with signed QR payloads.",
         subscriptions=handlers.subscriptions,
         routers=[api.router],
-        publishes=[TicketIssued, TicketVoided],
+        publishes=[TicketIssued, TicketReissued, TicketVoided],
     )

@@ -1,7 +1,7 @@
 """Kafka handlers of the issuance service."""
 
 from ticketflow_runtime import Subscriptions, UnitOfWork
-from ticketflow_schemas.events import OrderCancelled, OrderSettled
+from ticketflow_schemas.events import OrderCancelled, OrderSettled, TicketAssigned
 
 from . import usecases
 
@@ -18,3 +18,9 @@ async def issue_tickets(event: OrderSettled, uow: UnitOfWork) -> None:
 async def void_tickets(event: OrderCancelled, uow: UnitOfWork) -> None:
     """Voids the cancelled order's tickets."""
     await usecases.void_order_tickets(uow, event)
+
+
+@subscriptions.on(TicketAssigned)
+async def reissue_for_new_holder(event: TicketAssigned, uow: UnitOfWork) -> None:
+    """Rotates the ticket's secret when its holder changes: the previous holder's QR stops working."""
+    await usecases.rotate_secret(uow, event)

@@ -120,3 +120,28 @@ async def void_order_tickets(uow: UnitOfWork, order: contracts.OrderCancelled) -
                                    voided_at=voided_at)
         )
     return len(voided)
+
+
+async def rotate_secret(uow: UnitOfWork, assigned: contracts.TicketAssigned) -> bool:
+    """A new holder gets a new secret: the ticket is reissued and every older QR code is revoked."""
+    session = uow.session
+    ticket = (await session.execute(select(tickets).where(tickets.c.id == assigned.ticket_id).with_for_update())).first()
+    if ticket is None:
+        raise LookupError(f"ticket {assigned.ticket_id} is not issued here (yet)")  # retried, then dead-lettered
+    if ticket.status == TicketStatus.VOIDED.value:
+        return False
+    key = await active_signing_key(session, ticket.event_id)
+    version = ticket.secret_version + 1
+    await session.execute(update(tickets).where(tickets.c.id == ticket.id)
+                          .values(secret_version=version, key_id=key.key_id))
+    await uow.outbox.add(
+        contracts.TicketReissued(
+            ticket_id=ticket.id, ticket_number=ticket.number, order_id=ticket.order_id, event_id=ticket.event_id,
+            ticket_type_name=ticket.ticket_type_name, secret_version=version,
+            previous_secret_version=ticket.secret_version, qr_payload=key.sign_ticket(ticket.id, version),
+            signing_key=contracts.SigningKey(key_id=qr.key_id_text(key.key_id), public_key=key.public_key_text),
+            holder=assigned.holder, reason="holder changed" if assigned.holder else "holder removed",
+            reissued_at=datetime.now(UTC),
+        )
+    )
+    return True

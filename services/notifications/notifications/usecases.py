@@ -34,7 +34,8 @@ async def enqueue_email(uow: UnitOfWork, *, template: str, recipient: str, langu
     return True
 
 
-async def ticket_assigned(uow: UnitOfWork, event: contracts.TicketAssigned) -> None:
+async def ticket_reissued(uow: UnitOfWork, event: contracts.TicketReissued) -> None:
+    """The new holder's ticket, with the QR code that now admits (older ones no longer do)."""
     if event.holder is None:
         return
     await enqueue_email(

@@ -208,6 +208,29 @@ class TicketCheckedIn(Event):
         return str(self.ticket_id)
 
 
+class TicketReissued(Event):
+    """The ticket's secret rotated (its holder changed): older QR codes no longer admit."""
+
+    ce_type: ClassVar[str] = "ticketflow.ticket.reissued.v1"
+    topic: ClassVar[str] = topics.TICKET_REISSUED
+
+    ticket_id: uuid.UUID
+    ticket_number: str
+    order_id: uuid.UUID
+    event_id: uuid.UUID
+    ticket_type_name: str
+    secret_version: int = Field(ge=2)
+    previous_secret_version: int = Field(ge=1)
+    qr_payload: str = Field(description="the new signed QR payload, base64url; no personal data")
+    signing_key: SigningKey
+    holder: Holder | None = Field(description="who the ticket was reissued for; null when it has no holder")
+    reason: str
+    reissued_at: AwareDatetime
+
+    def kafka_key(self) -> str:
+        return str(self.ticket_id)
+
+
 class TicketVoided(Event):
     """The ticket is no longer valid (its order was cancelled)."""
 
@@ -228,7 +251,7 @@ class TicketVoided(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     model.ce_type: model
     for model in (OrderPlaced, OrderInvoiceSent, OrderSettled, OrderCancelled, TicketIssued, TicketAssigned,
-                  TicketCheckedIn, TicketVoided)
+                  TicketReissued, TicketCheckedIn, TicketVoided)
 }
 
 
