@@ -22,7 +22,7 @@ from ticketflow_runtime.auth import mint_token
 
 from .config import service_url, stack_env
 
-STAFF_SCOPES = ["orders:read", "orders:write"]
+STAFF_SCOPES = ["orders:read", "orders:write", "tickets:read", "tickets:write"]
 
 T = TypeVar("T")
 

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+CLAIM_TOKEN_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -11,6 +16,9 @@ class PersonDetails:
     email: str
     company: str | None = None
     language: str = "en"
+    job_title: str | None = None
+    phone: str | None = None
+    custom: dict[str, str] = field(default_factory=dict)
 
     @property
     def email_key(self) -> str:
@@ -23,3 +31,18 @@ def holder_changes(current_holder_email: str | None, new: PersonDetails | None) 
     if new is None:
         return current_holder_email is not None
     return current_holder_email is None or current_holder_email.strip().lower() != new.email_key
+
+
+def changes_locked(locked_at: datetime | None, now: datetime, *, by_staff: bool) -> bool:
+    """After the organizer's deadline, buyers and attendees can no longer move tickets; staff still can."""
+    return not by_staff and locked_at is not None and now >= locked_at
+
+
+def new_claim_token() -> tuple[str, str]:
+    """A claim link's secret and the hash stored in its place."""
+    token = secrets.token_urlsafe(CLAIM_TOKEN_BYTES)
+    return token, claim_token_hash(token)
+
+
+def claim_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

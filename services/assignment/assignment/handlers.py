@@ -1,7 +1,7 @@
 """Kafka handlers of the assignment service."""
 
 from ticketflow_runtime import Subscriptions, UnitOfWork
-from ticketflow_schemas.events import TicketIssued, TicketReissued, TicketVoided
+from ticketflow_schemas.events import TicketCheckedIn, TicketIssued, TicketReissued, TicketVoided
 
 from . import usecases
 
@@ -24,3 +24,9 @@ async def record_voided(event: TicketVoided, uow: UnitOfWork) -> None:
 async def record_reissue(event: TicketReissued, uow: UnitOfWork) -> None:
     """Keeps the ticket's current QR code."""
     await usecases.record_reissue(uow, event)
+
+
+@subscriptions.on(TicketCheckedIn)
+async def record_check_in(event: TicketCheckedIn, uow: UnitOfWork) -> None:
+    """Shows the ticket as checked in on My Tickets."""
+    await usecases.record_check_in(uow, event)

@@ -1,9 +1,11 @@
-"""What the assignment service does: learn issued tickets, assign them to persons."""
+"""What the assignment service does: learn issued tickets, hand them to persons, by assignment,
+claim link or CSV upload, within the organizer's deadline."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -13,38 +15,95 @@ from ticketflow_runtime import Conflict, NotFound, UnitOfWork
 from ticketflow_runtime.telemetry import continue_trace, current_traceparent
 from ticketflow_schemas import events as contracts
 
-from .domain import PersonDetails, holder_changes
-from .store.tables import early_voids, holder_history, persons, tickets
+from .bulk_import import ImportRow
+from .domain import PersonDetails, changes_locked, claim_token_hash, holder_changes, new_claim_token
+from .store.tables import claims, early_voids, events, holder_history, persons, tickets
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+# -- the projection of tickets
 
 
 async def record_issued_ticket(uow: UnitOfWork, event: contracts.TicketIssued) -> None:
-    await uow.session.execute(
+    session = uow.session
+    await session.execute(
+        insert(events).values(id=event.event_id, name=event.event_name, starts_at=event.event_starts_at,
+                              venue=event.event_venue)
+        .on_conflict_do_update(index_elements=[events.c.id], set_={
+            "name": func.coalesce(event.event_name, events.c.name),
+            "starts_at": func.coalesce(event.event_starts_at, events.c.starts_at),
+            "venue": func.coalesce(event.event_venue, events.c.venue)})
+    )
+    await session.execute(
         insert(tickets)
         .values(
             id=event.ticket_id, number=event.ticket_number, order_id=event.order_id, event_id=event.event_id,
             ticket_type_name=event.ticket_type_name, buyer_email=str(event.buyer_email),
             qr_payload=event.qr_payload, secret_version=event.secret_version,
-            traceparent=current_traceparent(), issued_at=event.issued_at, updated_at=datetime.now(UTC),
+            traceparent=current_traceparent(), issued_at=event.issued_at, updated_at=now(),
             voided=select(early_voids.c.ticket_id).where(early_voids.c.ticket_id == event.ticket_id).exists(),
         )
         .on_conflict_do_nothing()
     )
 
 
-async def assign(uow: UnitOfWork, ticket_id: uuid.UUID, person: PersonDetails | None, *, actor: str) -> bool:
-    """Give the ticket to ``person`` (None: to nobody). Returns whether the holder changed."""
-    session = uow.session
-    ticket = (await session.execute(select(tickets).where(tickets.c.id == ticket_id).with_for_update())).first()
+async def record_voided(uow: UnitOfWork, event: contracts.TicketVoided) -> None:
+    voided = await uow.session.execute(
+        update(tickets).where(tickets.c.id == event.ticket_id).values(voided=True).returning(tickets.c.id))
+    if voided.first() is None:
+        # The void came first (another topic): applied when the ticket arrives.
+        await uow.session.execute(insert(early_voids).values(ticket_id=event.ticket_id).on_conflict_do_nothing())
+
+
+async def record_reissue(uow: UnitOfWork, event: contracts.TicketReissued) -> None:
+    """Keep the ticket's current QR code for its holder (My Tickets)."""
+    await uow.session.execute(
+        update(tickets)
+        .where(tickets.c.id == event.ticket_id, tickets.c.secret_version < event.secret_version)
+        .values(qr_payload=event.qr_payload, secret_version=event.secret_version, updated_at=now())
+    )
+
+
+async def record_check_in(uow: UnitOfWork, event: contracts.TicketCheckedIn) -> None:
+    await uow.session.execute(
+        update(tickets).where(tickets.c.id == event.ticket_id)
+        .values(checked_in_at=func.coalesce(tickets.c.checked_in_at, event.checked_in_at))
+    )
+
+
+# -- assignment
+
+
+async def load_ticket(session: AsyncSession, ticket_id: uuid.UUID, *, lock: bool = False):
+    statement = select(tickets).where(tickets.c.id == ticket_id)
+    ticket = (await session.execute(statement.with_for_update() if lock else statement)).first()
     if ticket is None:
         raise NotFound("ticket_not_found", f"No ticket {ticket_id} (it may not be issued yet).")
+    return ticket
+
+
+async def assign(uow: UnitOfWork, ticket_id: uuid.UUID, person: PersonDetails | None, *, actor: str,
+                 by_staff: bool) -> bool:
+    """Give the ticket to ``person`` (None: to nobody). Returns whether the holder changed."""
+    session = uow.session
+    ticket = await load_ticket(session, ticket_id, lock=True)
     if ticket.voided:
         raise Conflict("ticket_voided", f"Ticket {ticket.number} is voided and cannot change hands.")
+    locked_at = await session.scalar(select(events.c.changes_locked_at).where(events.c.id == ticket.event_id))
+    if changes_locked(locked_at, now(), by_staff=by_staff):
+        raise Conflict("changes_locked", f"Ticket changes for this event closed at {locked_at.isoformat()}; "
+                       "the organizer can still make them.", locked_at=locked_at.isoformat())
     current = await _person(session, ticket.holder_id)
     if not holder_changes(current.email if current else None, person):
+        if person is not None and current is not None:
+            await _upsert_person(session, ticket.event_id, person)  # details may have changed
         return False
     with continue_trace(ticket.traceparent, "assign ticket", **{"ticket.id": str(ticket_id)}):
         holder = await _upsert_person(session, ticket.event_id, person) if person else None
-        changed_at = datetime.now(UTC)
+        changed_at = now()
         await session.execute(
             update(tickets).where(tickets.c.id == ticket_id)
             .values(holder_id=holder.id if holder else None, updated_at=changed_at)
@@ -75,30 +134,107 @@ async def _person(session: AsyncSession, person_id: uuid.UUID | None):
 
 async def _upsert_person(session: AsyncSession, event_id: uuid.UUID, person: PersonDetails):
     """The event's person with this email, created or updated with the given details."""
+    details = {"name": person.name, "company": person.company, "language": person.language,
+               "job_title": person.job_title, "phone": person.phone, "custom": person.custom}
     statement = (
         insert(persons)
-        .values(id=uuid.uuid4(), event_id=event_id, name=person.name, email=person.email.strip(),
-                company=person.company, language=person.language)
-        .on_conflict_do_update(
-            index_elements=[persons.c.event_id, func.lower(persons.c.email)],
-            set_={"name": person.name, "company": person.company, "language": person.language},
-        )
+        .values(id=uuid.uuid4(), event_id=event_id, email=person.email.strip(), **details)
+        .on_conflict_do_update(index_elements=[persons.c.event_id, func.lower(persons.c.email)], set_=details)
         .returning(persons)
     )
     return (await session.execute(statement)).one()
 
 
-async def record_voided(uow: UnitOfWork, event: contracts.TicketVoided) -> None:
-    voided = await uow.session.execute(
-        update(tickets).where(tickets.c.id == event.ticket_id).values(voided=True).returning(tickets.c.id))
-    if voided.first() is None:
-        await uow.session.execute(insert(early_voids).values(ticket_id=event.ticket_id).on_conflict_do_nothing())
+async def lock_changes(uow: UnitOfWork, event_id: uuid.UUID, locked_at: datetime | None) -> None:
+    found = await uow.session.execute(
+        update(events).where(events.c.id == event_id).values(changes_locked_at=locked_at).returning(events.c.id))
+    if found.first() is None:
+        raise NotFound("event_not_found", f"No tickets of event {event_id} are known here.")
 
 
-async def record_reissue(uow: UnitOfWork, event: contracts.TicketReissued) -> None:
-    """Keep the ticket's current QR code for its holder (My Tickets)."""
-    await uow.session.execute(
-        update(tickets)
-        .where(tickets.c.id == event.ticket_id, tickets.c.secret_version < event.secret_version)
-        .values(qr_payload=event.qr_payload, secret_version=event.secret_version, updated_at=datetime.now(UTC))
-    )
+# -- claim links
+
+
+@dataclass(frozen=True)
+class ClaimLink:
+    token: str
+    expires_at: datetime
+
+
+async def create_claim(uow: UnitOfWork, ticket_id: uuid.UUID, email: str, *, actor: str, by_staff: bool,
+                       ttl: timedelta) -> ClaimLink:
+    session = uow.session
+    ticket = await load_ticket(session, ticket_id, lock=True)
+    if ticket.voided:
+        raise Conflict("ticket_voided", f"Ticket {ticket.number} is voided.")
+    locked_at = await session.scalar(select(events.c.changes_locked_at).where(events.c.id == ticket.event_id))
+    if changes_locked(locked_at, now(), by_staff=by_staff):
+        raise Conflict("changes_locked", "Ticket changes for this event are closed.")
+    token, token_hash = new_claim_token()
+    created = now()
+    await session.execute(insert(claims).values(token_hash=token_hash, ticket_id=ticket_id, email=email.strip(),
+                                                created_by=actor, created_at=created, expires_at=created + ttl))
+    return ClaimLink(token=token, expires_at=created + ttl)
+
+
+async def open_claim(session: AsyncSession, token: str, *, lock: bool = False):
+    statement = select(claims).where(claims.c.token_hash == claim_token_hash(token))
+    claim = (await session.execute(statement.with_for_update() if lock else statement)).first()
+    if claim is None:
+        raise NotFound("claim_not_found", "This claim link is not valid.")
+    if claim.claimed_at is not None:
+        raise Conflict("claim_used", "This claim link has been used already.")
+    if claim.expires_at <= now():
+        raise Conflict("claim_expired", "This claim link has expired; ask the sender for a new one.")
+    return claim
+
+
+async def redeem_claim(uow: UnitOfWork, token: str, person: PersonDetails) -> uuid.UUID:
+    """The recipient confirms their details and becomes the holder; the link then works no more."""
+    claim = await open_claim(uow.session, token, lock=True)
+    details = PersonDetails(person.name, claim.email, person.company, person.language, person.job_title,
+                            person.phone, person.custom)
+    await assign(uow, claim.ticket_id, details, actor=f"claim:{claim.email}", by_staff=False)
+    holder_id = await uow.session.scalar(select(tickets.c.holder_id).where(tickets.c.id == claim.ticket_id))
+    await uow.session.execute(update(claims).where(claims.c.token_hash == claim.token_hash)
+                              .values(claimed_at=now(), person_id=holder_id))
+    return claim.ticket_id
+
+
+# -- CSV upload
+
+
+@dataclass(frozen=True)
+class RowOutcome:
+    row: ImportRow
+    result: str  # accepted, unchanged or refused
+    code: str | None = None
+    reason: str | None = None
+
+
+async def assign_rows(uow: UnitOfWork, order_id: uuid.UUID, rows: list[ImportRow], *, actor: str,
+                      by_staff: bool) -> list[RowOutcome]:
+    """Apply an uploaded file row by row: each row in its own savepoint, so none is half applied."""
+    session = uow.session
+    order_tickets = (await session.execute(
+        select(tickets.c.id, tickets.c.number).where(tickets.c.order_id == order_id))).all()
+    by_ref = {str(t.id): t.id for t in order_tickets} | {t.number.upper(): t.id for t in order_tickets}
+    outcomes = []
+    for row in rows:
+        if not row.accepted:
+            outcomes.append(RowOutcome(row, "refused", row.problem_code, row.problem))
+            continue
+        ticket_id = by_ref.get(row.ticket_ref)
+        if ticket_id is None:
+            outcomes.append(RowOutcome(row, "refused", "ticket_not_in_order",
+                                       f"{row.ticket_ref} is not a ticket of this order."))
+            continue
+        person = PersonDetails(row.name, row.email, row.company, row.language, row.job_title, row.phone, row.custom)
+        try:
+            async with session.begin_nested():
+                changed = await assign(uow, ticket_id, person, actor=actor, by_staff=by_staff)
+        except Conflict as refused:
+            outcomes.append(RowOutcome(row, "refused", refused.code, refused.message))
+            continue
+        outcomes.append(RowOutcome(row, "accepted" if changed else "unchanged"))
+    return outcomes

@@ -43,7 +43,8 @@ async def issue_tickets(uow: UnitOfWork, order: contracts.OrderSettled) -> int:
                     line_no=line.line_no, ticket_type_id=line.ticket_type_id, ticket_type_name=line.ticket_type_name,
                     secret_version=1, qr_payload=key.sign_ticket(ticket_id, 1),
                     signing_key=contracts.SigningKey(key_id=qr.key_id_text(key.key_id), public_key=key.public_key_text),
-                    buyer_email=order.buyer.email, issued_at=issued_at,
+                    buyer_email=order.buyer.email, issued_at=issued_at, event_name=order.event_name,
+                    event_starts_at=order.event_starts_at, event_venue=order.event_venue,
                 )
             )
     return created

@@ -28,15 +28,25 @@ from .errors import ApiError
 ALGORITHM = "HS256"
 
 
+STAFF = "staff"
+
+
 @dataclass(frozen=True)
 class Principal:
     subject: str
     scopes: frozenset[str]
+    audience: str = STAFF
+    """staff, or the kind of signed link: buyer (an order's tickets), attendee (their own tickets)."""
+    claims: dict[str, Any] | None = None
 
     @property
     def actor(self) -> str:
         """How the principal appears in audit trails (transitions, history)."""
-        return f"staff:{self.subject}"
+        return f"{self.audience}:{self.subject}"
+
+    @property
+    def is_staff(self) -> bool:
+        return self.audience == STAFF
 
 
 class Unauthorized(ApiError):
@@ -51,22 +61,37 @@ def mint_token(secret: str, subject: str, scopes: list[str], *, ttl_seconds: int
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def _principal(request: Request) -> Principal:
+def mint_link_token(secret: str, audience: str, subject: str, claims: dict[str, str], *, ttl_seconds: int,
+                    issuer: str = "ticketflow") -> str:
+    """A signed, expiring token for a link sent to a buyer or an attendee (no scopes: its claims say what)."""
+    now = int(time.time())
+    return jwt.encode({"sub": subject, "aud": audience, "iat": now, "exp": now + ttl_seconds, "iss": issuer,
+                       **claims}, secret, algorithm=ALGORITHM)
+
+
+def _principal(request: Request, audiences: tuple[str, ...] = ()) -> Principal:
     settings = request.app.state.service.settings
     if not settings.auth_jwt_secret:
-        raise ApiError(503, "auth_not_configured", "Staff access is not configured (AUTH_JWT_SECRET).")
+        raise ApiError(503, "auth_not_configured", "Access is not configured (AUTH_JWT_SECRET).")
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("A bearer token is required.")
+        token = request.query_params.get("access_token", "") if audiences else ""
+        if not token:
+            raise Unauthorized("A bearer token is required.")
     try:
-        claims = jwt.decode(token, settings.auth_jwt_secret, algorithms=[ALGORITHM],
+        unverified = jwt.decode(token, options={"verify_signature": False})
+        audience = unverified.get("aud")
+        if audience is not None and audience not in audiences:
+            raise Unauthorized("This link does not give access here.")
+        claims = jwt.decode(token, settings.auth_jwt_secret, algorithms=[ALGORITHM], audience=audience,
                             issuer=settings.auth_jwt_issuer, options={"require": ["exp", "sub"]})
     except jwt.ExpiredSignatureError as error:
         raise Unauthorized("The token has expired.") from error
     except jwt.InvalidTokenError as error:
         raise Unauthorized(f"The token is not valid: {error}.") from error
-    return Principal(subject=str(claims["sub"]), scopes=frozenset(str(claims.get("scope", "")).split()))
+    return Principal(subject=str(claims["sub"]), scopes=frozenset(str(claims.get("scope", "")).split()),
+                     audience=str(claims.get("aud") or STAFF), claims=claims)
 
 
 def scopes(*required: str) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
@@ -76,7 +101,7 @@ def scopes(*required: str) -> Callable[[Request], Coroutine[Any, Any, Principal]
     async def check(request: Request) -> Principal:
         principal = _principal(request)
         missing = sorted(set(required) - principal.scopes)
-        if missing:
+        if not principal.is_staff or missing:
             raise ApiError(403, "insufficient_scope", f"This needs the scope {', '.join(missing)}.",
                            required=list(required))
         return principal
@@ -85,6 +110,21 @@ def scopes(*required: str) -> Callable[[Request], Coroutine[Any, Any, Principal]
 
 
 _limiter = MovingWindowRateLimiter(MemoryStorage())
+
+
+def staff_or_link(scope: str, *audiences: str) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
+    """Staff with ``scope``, or the holder of a signed link of one of ``audiences``.
+
+    The route then checks the link's claims against the object asked for.
+    """
+
+    async def check(request: Request) -> Principal:
+        principal = _principal(request, audiences)
+        if principal.is_staff and scope not in principal.scopes:
+            raise ApiError(403, "insufficient_scope", f"This needs the scope {scope}.", required=[scope])
+        return principal
+
+    return check
 
 
 def rate_limited(name: str) -> Callable[[Request], Coroutine[Any, Any, None]]:

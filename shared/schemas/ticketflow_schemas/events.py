@@ -114,6 +114,8 @@ class OrderSettled(OrderFacts):
     quantity: int = Field(ge=1, description="total tickets over all lines")
     amount: Amount
     settled_at: AwareDatetime
+    event_starts_at: AwareDatetime | None = None
+    event_venue: str | None = None
 
 
 class OrderCancelled(OrderFacts):
@@ -153,6 +155,9 @@ class TicketIssued(Event):
     signing_key: SigningKey
     buyer_email: EmailStr
     issued_at: AwareDatetime
+    event_name: str | None = None
+    event_starts_at: AwareDatetime | None = None
+    event_venue: str | None = None
 
     def kafka_key(self) -> str:
         return str(self.ticket_id)

@@ -296,6 +296,7 @@ async def settle(uow: UnitOfWork, order, *, actor: str, reason: str) -> None:
             contracts.OrderSettled(
                 **await _order_facts(uow.session, order), lines=await _contract_lines(uow.session, order.id),
                 quantity=order.quantity, amount=_amount(order), settled_at=now(),
+                **await _event_details(uow.session, order.event_id),
             )
         )
 
@@ -332,6 +333,11 @@ async def count_ticket(uow: UnitOfWork, order_id: uuid.UUID, *, voided: bool = F
 
 
 # -- contract helpers
+
+
+async def _event_details(session: AsyncSession, event_id: uuid.UUID) -> dict:
+    event = (await session.execute(select(events.c.starts_at, events.c.venue).where(events.c.id == event_id))).one()
+    return {"event_starts_at": event.starts_at, "event_venue": event.venue}
 
 
 def _amount(order) -> contracts.Amount:

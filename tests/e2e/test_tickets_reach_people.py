@@ -1,0 +1,165 @@
+"""Tickets reach people: buyer and attendee links, object-level access, claim links, CSV upload,
+the organizer's lock and My Tickets, on the real stack."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+from pypdf import PdfReader
+
+from e2e_helpers import qr_of
+from ticketflow_local.config import service_url
+from ticketflow_local.flow import Flow, inline_images, wait_for_mail, wait_until
+
+ASSIGNMENT = service_url("assignment")
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def buyer_link(flow: Flow, order_id: str) -> dict:
+    return bearer(flow.http.post(f"{ASSIGNMENT}/v1/orders/{order_id}/buyer-link").raise_for_status().json()["token"])
+
+
+def settled_order(flow: Flow, event: dict, quantity: int) -> tuple[dict, list[dict]]:
+    order = flow.place_free_order(event["id"], quantity)
+    return order, flow.assignable_tickets(order["id"], quantity)
+
+
+def test_a_buyer_link_manages_its_own_order_and_nothing_else(flow: Flow, event: dict) -> None:
+    mine, my_tickets = settled_order(flow, event, 2)
+    theirs, their_tickets = settled_order(flow, event, 1)
+    link = buyer_link(flow, mine["id"])
+
+    listed = httpx.get(f"{ASSIGNMENT}/v1/orders/{mine['id']}/tickets", headers=link)
+    assert listed.status_code == 200 and len(listed.json()) == 2
+    assert listed.json()[0]["event"]["name"] == event["name"]
+
+    other_order = httpx.get(f"{ASSIGNMENT}/v1/orders/{theirs['id']}/tickets", headers=link)
+    assert other_order.status_code == 403 and other_order.json()["error"]["code"] == "not_your_order"
+    other_ticket = httpx.put(f"{ASSIGNMENT}/v1/tickets/{their_tickets[0]['id']}/holder", headers=link,
+                             json={"name": "Intruder", "email": "intruder@example.com"})
+    assert other_ticket.status_code == 404, "someone else's ticket does not even exist for this link"
+
+    colleague = f"colleague.{uuid.uuid4().hex[:6]}@example.com"
+    assigned = httpx.put(f"{ASSIGNMENT}/v1/tickets/{my_tickets[0]['id']}/holder", headers=link,
+                         json={"name": "Cleo Colleague", "email": colleague, "job_title": "CTO",
+                               "custom": {"diet": "vegan"}})
+    assert assigned.status_code == 200 and assigned.json()["status"] == "assigned"
+    assert assigned.json()["holder"]["email"] == colleague
+    wait_for_mail(colleague)
+
+    staff_only = httpx.post(f"{ASSIGNMENT}/v1/orders/{mine['id']}/buyer-link", headers=link)
+    assert staff_only.status_code == 401, "a buyer's link is not a staff token"
+    anonymous = httpx.get(f"{ASSIGNMENT}/v1/orders/{mine['id']}/tickets")
+    assert anonymous.status_code == 401
+
+
+def test_my_tickets_shows_the_attendee_their_tickets_with_qr_codes_and_a_pdf(flow: Flow, event: dict) -> None:
+    _, tickets = settled_order(flow, event, 2)
+    email = f"åsa.{uuid.uuid4().hex[:6]}@example.com"
+    assigned = flow.assign(tickets[0]["id"], "Åsa Öberg", email, company="Ögon & Öron AB")
+    mailed = qr_of(inline_images(wait_for_mail(email))[0])
+    person_id = assigned["holder"]["person_id"]
+    link = bearer(flow.http.post(f"{ASSIGNMENT}/v1/persons/{person_id}/my-tickets-link").json()["token"])
+
+    def current() -> list[dict] | None:
+        listed = httpx.get(f"{ASSIGNMENT}/v1/me/tickets", headers=link).json()
+        return listed if listed and listed[0]["qr_payload"] == mailed else None
+
+    mine = wait_until(current, what="My Tickets to show the reissued QR code")
+    assert [t["id"] for t in mine] == [tickets[0]["id"]]
+    assert mine[0]["status"] == "assigned" and mine[0]["event"]["name"] == event["name"]
+
+    png = httpx.get(f"{ASSIGNMENT}{mine[0]['qr_png_url']}", headers=link)
+    assert png.headers["content-type"] == "image/png" and qr_of(png.content) == mailed
+    svg = httpx.get(f"{ASSIGNMENT}{mine[0]['qr_svg_url']}", headers=link)
+    assert svg.headers["content-type"].startswith("image/svg+xml") and "<svg" in svg.text
+    pdf = httpx.get(f"{ASSIGNMENT}{mine[0]['pdf_url']}", headers=link)
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf.content)).pages)
+    assert "Åsa Öberg" in text and tickets[0]["number"] in text
+
+    not_mine = httpx.get(f"{ASSIGNMENT}/v1/me/tickets/{tickets[1]['id']}/qr.png", headers=link)
+    assert not_mine.status_code == 404
+    assert flow.scan_when_known(mailed)["result"] == "admitted"
+    wait_until(lambda: httpx.get(f"{ASSIGNMENT}/v1/me/tickets", headers=link).json()[0]["status"] == "checked_in",
+               what="My Tickets to show the check-in")
+
+
+def test_a_claim_link_makes_its_recipient_the_holder_once(flow: Flow, event: dict) -> None:
+    order, tickets = settled_order(flow, event, 1)
+    link = buyer_link(flow, order["id"])
+    recipient = f"claimer.{uuid.uuid4().hex[:6]}@example.com"
+    claim = httpx.post(f"{ASSIGNMENT}/v1/tickets/{tickets[0]['id']}/claims", headers=link, json={"email": recipient})
+    assert claim.status_code == 201
+    token = claim.json()["token"]
+
+    offered = httpx.get(f"{ASSIGNMENT}/v1/claims/{token}").json()
+    assert offered["email"] == recipient and offered["ticket_number"] == tickets[0]["number"]
+    claimed = httpx.post(f"{ASSIGNMENT}/v1/claims/{token}", json={"name": "Clara Claimer", "company": "Claim AB"})
+    assert claimed.status_code == 200 and claimed.json()["holder"]["email"] == recipient
+    assert wait_for_mail(recipient)
+
+    again = httpx.post(f"{ASSIGNMENT}/v1/claims/{token}", json={"name": "Someone Else"})
+    assert again.status_code == 409 and again.json()["error"]["code"] == "claim_used"
+    forged = httpx.get(f"{ASSIGNMENT}/v1/claims/not-a-real-token")
+    assert forged.status_code == 404 and forged.json()["error"]["code"] == "claim_not_found"
+
+
+def test_the_organizer_can_lock_changes_after_a_deadline(flow: Flow) -> None:
+    event = flow.create_event(name=f"Locked {uuid.uuid4().hex[:4]}")
+    order, tickets = settled_order(flow, event, 2)
+    link = buyer_link(flow, order["id"])
+    past = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+    assert flow.http.put(f"{ASSIGNMENT}/v1/events/{event['id']}/lock", json={"locked_at": past}).status_code == 200
+
+    refused = httpx.put(f"{ASSIGNMENT}/v1/tickets/{tickets[0]['id']}/holder", headers=link,
+                        json={"name": "Late Larry", "email": "late@example.com"})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "changes_locked"
+    assert "organizer" in refused.json()["error"]["message"]
+    by_staff = flow.assign(tickets[0]["id"], "Staff Sorted", "sorted@example.com")
+    assert by_staff["holder"]["email"] == "sorted@example.com"
+
+    flow.http.put(f"{ASSIGNMENT}/v1/events/{event['id']}/lock", json={"locked_at": None})
+    reopened = httpx.put(f"{ASSIGNMENT}/v1/tickets/{tickets[1]['id']}/holder", headers=link,
+                         json={"name": "On Time", "email": "ontime@example.com"})
+    assert reopened.status_code == 200
+
+
+def test_a_csv_upload_assigns_row_by_row_with_a_report_and_a_reupload_changes_nothing(flow: Flow,
+                                                                                      event: dict) -> None:
+    order, tickets = settled_order(flow, event, 3)
+    stamp = uuid.uuid4().hex[:6]
+    upload = (
+        "Biljett;Namn;E-post;Företag\r\n"
+        f"{tickets[0]['number']};Åke Ström;ake.{stamp}@example.com;Norrsken AB\r\n"
+        f"{tickets[1]['number']};Bea Berg;not-an-email;Norrsken AB\r\n"
+        f"TF-ZZZZ-ZZZZ;Cai Cruz;cai.{stamp}@example.com;\r\n"
+        f"{tickets[2]['id']};Dag Dahl;dag.{stamp}@example.com;Norrsken AB\r\n"
+    ).encode("utf-8-sig")
+    link = buyer_link(flow, order["id"])
+    first = httpx.post(f"{ASSIGNMENT}/v1/orders/{order['id']}/assignments.csv", headers=link, content=upload,
+                       timeout=30)
+    assert first.status_code == 200, first.text
+    report = first.json()
+    assert (report["accepted"], report["unchanged"], report["refused"]) == (2, 0, 2)
+    by_line = {row["line"]: row for row in report["rows"]}
+    assert by_line[3]["code"] == "invalid_email" and by_line[4]["code"] == "ticket_not_in_order"
+    assert "refused" in report["report_csv"] and "not-an-email" in report["report_csv"]
+
+    holders = {t["number"]: (t["holder"] or {}).get("name")
+               for t in httpx.get(f"{ASSIGNMENT}/v1/orders/{order['id']}/tickets", headers=link).json()}
+    assert holders == {tickets[0]["number"]: "Åke Ström", tickets[1]["number"]: None,
+                       tickets[2]["number"]: "Dag Dahl"}
+
+    again = httpx.post(f"{ASSIGNMENT}/v1/orders/{order['id']}/assignments.csv", headers=link, content=upload,
+                       timeout=30).json()
+    assert (again["accepted"], again["unchanged"], again["refused"]) == (0, 2, 2)
+
+    broken = httpx.post(f"{ASSIGNMENT}/v1/orders/{order['id']}/assignments.csv", headers=link,
+                        content=b"just,some\nwords,here\n")
+    assert broken.status_code == 422 and broken.json()["error"]["code"] == "invalid_file"
