@@ -163,3 +163,84 @@ def test_a_csv_upload_assigns_row_by_row_with_a_report_and_a_reupload_changes_no
     broken = httpx.post(f"{ASSIGNMENT}/v1/orders/{order['id']}/assignments.csv", headers=link,
                         content=b"just,some\nwords,here\n")
     assert broken.status_code == 422 and broken.json()["error"]["code"] == "invalid_file"
+
+
+def test_five_tickets_by_csv_each_holder_assigned_and_a_reassignment_revokes_the_old_qr(flow: Flow,
+                                                                                         event: dict) -> None:
+    import asyncio
+    import time
+
+    from ticketflow_local.flow import header, read_topics
+
+    since = int(time.time() * 1000) - 1000
+    order = flow.place_order(event["id"], 5, payment_method="invoice", company="Fem AB")
+    flow.order_action(order["id"], "invoice")
+    flow.order_action(order["id"], "mark-paid", payment_reference="OCR 123")
+    tickets = flow.assignable_tickets(order["id"], 5)
+    stamp = uuid.uuid4().hex[:6]
+    emails = [f"p{n}.{stamp}@example.com" for n in range(5)]
+    upload = "ticket,name,email\n" + "".join(
+        f"{t['number']},Person {n},{emails[n]}\n" for n, t in enumerate(tickets))
+    report = httpx.post(f"{ASSIGNMENT}/v1/orders/{order['id']}/assignments.csv", headers=buyer_link(flow, order["id"]),
+                        content=upload.encode(), timeout=30).json()
+    assert report["accepted"] == 5
+    ids = {t["id"] for t in tickets}
+    assigned = asyncio.run(read_topics(
+        ["ticket.assigned"], since_ms=since,
+        until=lambda rs: {header(r, "ce_subject") for r in rs} >= ids))
+    assert {header(r, "ce_subject") for r in assigned} >= ids
+
+    old = qr_of(inline_images(wait_for_mail(emails[0]))[0])
+    new_holder = f"new.{stamp}@example.com"
+    flow.assign(tickets[0]["id"], "New Holder", new_holder)
+    new = qr_of(inline_images(wait_for_mail(new_holder))[0])
+    wait_until(lambda: flow.scan(old)["result"] == "revoked", what="the old QR to be revoked")
+    assert flow.scan(new)["result"] == "admitted"
+
+
+def test_cancelling_a_settled_order_voids_its_tickets_at_the_gate(flow: Flow, event: dict) -> None:
+    order, tickets = settled_order(flow, event, 2)
+    email = f"void.{uuid.uuid4().hex[:6]}@example.com"
+    flow.assign(tickets[0]["id"], "Vic Void", email)
+    payload = qr_of(inline_images(wait_for_mail(email))[0])
+    flow.order_action(order["id"], "cancel", reason="event access withdrawn", refund=True)
+    wait_until(lambda: flow.scan(payload)["result"] == "voided", what="the gate to refuse the voided ticket")
+    refused = httpx.put(f"{ASSIGNMENT}/v1/tickets/{tickets[1]['id']}/holder", headers=buyer_link(flow, order["id"]),
+                        json={"name": "Too Late", "email": "late@example.com"})
+    wait_until(lambda: httpx.put(f"{ASSIGNMENT}/v1/tickets/{tickets[1]['id']}/holder",
+                                 headers=buyer_link(flow, order["id"]),
+                                 json={"name": "Too Late", "email": "late@example.com"}).status_code == 409,
+               what="assignment to learn the void")
+    assert refused.status_code in (200, 409)
+
+
+def test_expired_and_foreign_links_are_refused_on_every_endpoint_that_takes_an_id(flow: Flow, event: dict) -> None:
+    from ticketflow_local.config import stack_env
+    from ticketflow_runtime.auth import mint_link_token
+
+    order, tickets = settled_order(flow, event, 1)
+    other, other_tickets = settled_order(flow, event, 1)
+    secret = stack_env()["AUTH_JWT_SECRET"]
+    expired = bearer(mint_link_token(secret, "buyer", "x", {"order_id": order["id"]}, ttl_seconds=-5))
+    forged = bearer(mint_link_token("a-different-secret-of-sufficient-length", "buyer", "x",
+                                    {"order_id": order["id"]}, ttl_seconds=600))
+    attendee = bearer(mint_link_token(secret, "attendee", "x", {"person_id": str(uuid.uuid4())}, ttl_seconds=600))
+    buyer = buyer_link(flow, order["id"])
+    ticket, foreign = tickets[0]["id"], other_tickets[0]["id"]
+    holder = {"name": "X", "email": "x@example.com"}
+    calls = [
+        ("GET", f"/v1/orders/{order['id']}/tickets", None), ("GET", f"/v1/tickets/{ticket}", None),
+        ("PUT", f"/v1/tickets/{ticket}/holder", holder), ("DELETE", f"/v1/tickets/{ticket}/holder", None),
+        ("POST", f"/v1/tickets/{ticket}/claims", {"email": "x@example.com"}),
+        ("GET", f"/v1/me/tickets/{ticket}/qr.png", None), ("GET", f"/v1/me/tickets/{ticket}/ticket.pdf", None),
+    ]
+    for method, path, body in calls:
+        for headers in (expired, forged):
+            answer = httpx.request(method, f"{ASSIGNMENT}{path}", headers=headers, json=body)
+            assert answer.status_code == 401, (method, path, answer.status_code)
+        denied = httpx.request(method, f"{ASSIGNMENT}{path}", headers=attendee, json=body)
+        assert denied.status_code in (401, 403, 404), (method, path, denied.status_code)
+        # The buyer's own link on another order's ticket: as if it did not exist.
+        cross = path.replace(ticket, foreign).replace(order["id"], other["id"])
+        answer = httpx.request(method, f"{ASSIGNMENT}{cross}", headers=buyer, json=body)
+        assert answer.status_code in (403, 404), (method, cross, answer.status_code)

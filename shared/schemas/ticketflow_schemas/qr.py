@@ -58,16 +58,25 @@ def key_id_from_text(text: str) -> int:
 def encode(body: QrBody, signature: bytes) -> str:
     if len(signature) != SIGNATURE_SIZE:
         raise ValueError("an Ed25519 signature is 64 bytes")
-    return base64.urlsafe_b64encode(body.pack() + signature).rstrip(b"=").decode("ascii")
+    return encode_raw(body.pack() + signature)
+
+
+def decode_raw(payload: str) -> bytes:
+    """The payload's bytes (base64url decoded), not yet split or checked."""
+    text = payload.strip()
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise MalformedPayload("not base64url") from error
+
+
+def encode_raw(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 
 def decode(payload: str) -> tuple[QrBody, bytes]:
     """Split a payload into its body and signature (the signature is not checked here)."""
-    text = payload.strip()
-    try:
-        raw = base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
-    except (binascii.Error, ValueError) as error:
-        raise MalformedPayload("not base64url") from error
+    raw = decode_raw(payload)
     if len(raw) != PAYLOAD_SIZE:
         raise MalformedPayload(f"expected {PAYLOAD_SIZE} bytes, got {len(raw)}")
     version, ticket_bytes, secret_version, key_id = _BODY.unpack_from(raw)
