@@ -244,3 +244,33 @@ def test_expired_and_foreign_links_are_refused_on_every_endpoint_that_takes_an_i
         cross = path.replace(ticket, foreign).replace(order["id"], other["id"])
         answer = httpx.request(method, f"{ASSIGNMENT}{cross}", headers=buyer, json=body)
         assert answer.status_code in (403, 404), (method, cross, answer.status_code)
+
+
+def test_keys_rotate_and_a_retired_key_no_longer_admits(flow: Flow) -> None:
+    issuance = service_url("issuance")
+    event = flow.create_event(name=f"Keys {uuid.uuid4().hex[:4]}")
+    order, tickets = settled_order(flow, event, 1)
+    email = f"keys.{uuid.uuid4().hex[:6]}@example.com"
+    flow.assign(tickets[0]["id"], "Kim Keys", email)
+    old = qr_of(inline_images(wait_for_mail(email))[0])
+    first_key = flow.http.get(f"{issuance}/v1/events/{event['id']}/keys").json()["keys"]
+    assert [k["status"] for k in first_key] == ["active"]
+
+    rotated = flow.http.post(f"{issuance}/v1/events/{event['id']}/keys").json()["keys"]
+    assert [k["status"] for k in rotated] == ["verifying", "active"]
+    assert flow.scan_when_known(old, gate="Gate A")["result"] == "admitted", "an older key still verifies"
+    refused = flow.http.post(f"{issuance}/v1/events/{event['id']}/keys/{rotated[1]['key_id']}/retire")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "key_in_use"
+
+    retired = flow.http.post(f"{issuance}/v1/events/{event['id']}/keys/{rotated[0]['key_id']}/retire").json()["keys"]
+    assert [k["status"] for k in retired] == ["retired", "active"]
+    wait_until(lambda: flow.scan(old)["result"] == "revoked", what="the gate to refuse the retired key's QR")
+    fresh = wait_until(lambda: (t := httpx.get(f"{ASSIGNMENT}/v1/tickets/{tickets[0]['id']}",
+                                               headers=bearer_staff(flow)).json()) and t, what="ticket")
+    assert fresh["holder"]["name"] == "Kim Keys", "a key retirement does not change the holder"
+    anonymous = httpx.post(f"{issuance}/v1/events/{event['id']}/keys")
+    assert anonymous.status_code == 401
+
+
+def bearer_staff(flow: Flow) -> dict:
+    return {"Authorization": flow.http.headers["Authorization"]}

@@ -39,7 +39,7 @@ async def record_issued_ticket(uow: UnitOfWork, event: contracts.TicketIssued) -
 async def record_reissue(uow: UnitOfWork, event: contracts.TicketReissued) -> None:
     """The new secret version makes every older QR code of the ticket answer "revoked"."""
     await _record_key(uow.session, event)
-    await _upsert_ticket(uow.session, event, holder=event.holder or False)
+    await _upsert_ticket(uow.session, event, holder=None if event.holder_unchanged else (event.holder or False))
 
 
 async def record_assignment(uow: UnitOfWork, event: contracts.TicketAssigned) -> None:

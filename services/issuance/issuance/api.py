@@ -5,25 +5,30 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from fastapi import APIRouter
-from pydantic import BaseModel
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from ticketflow_runtime import NotFound, ServiceDep
+from ticketflow_runtime.auth import Principal, scopes
 from ticketflow_runtime.errors import ERROR_RESPONSES
 from ticketflow_schemas import qr
 
+from . import usecases
 from .domain import public_key_text
 from .store.tables import signing_keys, tickets
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
+StaffWriter = Annotated[Principal, Depends(scopes("tickets:write"))]
 
 
 class PublicKeyView(BaseModel):
     key_id: str
     algorithm: str = "Ed25519"
     public_key: str
-    status: str
+    status: str = Field(description="active (signs), verifying (rotated out, still verifies) or retired")
     created_at: datetime
 
 
@@ -51,14 +56,35 @@ async def event_keys(event_id: uuid.UUID, service: ServiceDep) -> EventKeysView:
                 select(signing_keys).where(signing_keys.c.event_id == event_id).order_by(signing_keys.c.created_at)
             )
         ).all()
+    signing = next((r.key_id for r in reversed(rows) if r.retired_at is None), None)
     return EventKeysView(
         event_id=event_id,
         keys=[
             PublicKeyView(key_id=qr.key_id_text(r.key_id), public_key=public_key_text(r.public_key),
-                          status="retired" if r.retired_at else "active", created_at=r.created_at)
+                          status="retired" if r.retired_at else ("active" if r.key_id == signing else "verifying"),
+                          created_at=r.created_at)
             for r in rows
         ],
     )
+
+
+@router.post("/events/{event_id}/keys", summary="Rotate: a new key signs from now on, older ones keep verifying")
+async def rotate_key(event_id: uuid.UUID, service: ServiceDep, staff: StaffWriter) -> EventKeysView:
+    async with service.database.unit_of_work() as uow:
+        await usecases.rotate_key(uow, event_id)
+    return await event_keys(event_id, service)
+
+
+@router.post("/events/{event_id}/keys/{key_id}/retire",
+             summary="Retire a key: it stops verifying, and the tickets it signed are reissued")
+async def retire_key(event_id: uuid.UUID, key_id: str, service: ServiceDep, staff: StaffWriter) -> EventKeysView:
+    try:
+        numeric = qr.key_id_from_text(key_id)
+    except ValueError:
+        raise NotFound("key_not_found", f"No key {key_id}.") from None
+    async with service.database.unit_of_work() as uow:
+        await usecases.retire_key(uow, event_id, numeric)
+    return await event_keys(event_id, service)
 
 
 @router.get("/orders/{order_id}/tickets", tags=["tickets"], summary="The tickets generated from an order")

@@ -10,7 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketflow_runtime import UnitOfWork
+from ticketflow_runtime import Conflict, NotFound, UnitOfWork
 from ticketflow_schemas import events as contracts
 from ticketflow_schemas import qr
 
@@ -83,16 +83,49 @@ async def active_signing_key(session: AsyncSession, event_id: uuid.UUID) -> Sign
     row = (
         await session.execute(
             select(signing_keys).where(signing_keys.c.event_id == event_id, signing_keys.c.retired_at.is_(None))
+            .order_by(signing_keys.c.created_at.desc()).limit(1)
         )
     ).first()
     if row is not None:
         return SigningKeyPair(row.key_id, row.private_key, row.public_key)
+    return await _new_key(session, event_id)
+
+
+async def _new_key(session: AsyncSession, event_id: uuid.UUID) -> SigningKeyPair:
     key = SigningKeyPair.generate()
     await session.execute(
         insert(signing_keys).values(key_id=key.key_id, event_id=event_id, private_key=key.private_key,
-                                    public_key=key.public_key)
+                                    public_key=key.public_key, created_at=datetime.now(UTC))
     )
     return key
+
+
+async def rotate_key(uow: UnitOfWork, event_id: uuid.UUID) -> int:
+    """A new signing key for the event: it signs from now on; the older ones keep verifying."""
+    await uow.session.execute(select(func.pg_advisory_xact_lock(zlib.crc32(event_id.bytes))))
+    return (await _new_key(uow.session, event_id)).key_id
+
+
+async def retire_key(uow: UnitOfWork, event_id: uuid.UUID, key_id: int) -> int:
+    """Stop a key verifying: every ticket it signed is reissued with the active key. Returns how many."""
+    session = uow.session
+    await session.execute(select(func.pg_advisory_xact_lock(zlib.crc32(event_id.bytes))))
+    key = (await session.execute(select(signing_keys).where(
+        signing_keys.c.key_id == key_id, signing_keys.c.event_id == event_id))).first()
+    if key is None:
+        raise NotFound("key_not_found", f"Event {event_id} has no key {qr.key_id_text(key_id)}.")
+    if key.retired_at is not None:
+        return 0
+    active = await active_signing_key(session, event_id)
+    if active.key_id == key_id:
+        raise Conflict("key_in_use", "This key signs the event's tickets: rotate to a new key first.")
+    await session.execute(update(signing_keys).where(signing_keys.c.key_id == key_id)
+                          .values(retired_at=datetime.now(UTC)))
+    signed = (await session.execute(select(tickets).where(
+        tickets.c.key_id == key_id, tickets.c.status == TicketStatus.ISSUED.value).with_for_update())).all()
+    for ticket in signed:
+        await _reissue(uow, ticket, active, holder=None, holder_unchanged=True, reason="signing key retired")
+    return len(signed)
 
 
 async def lock_order(session: AsyncSession, order_id: uuid.UUID) -> None:
@@ -132,17 +165,23 @@ async def rotate_secret(uow: UnitOfWork, assigned: contracts.TicketAssigned) -> 
     if ticket.status == TicketStatus.VOIDED.value:
         return False
     key = await active_signing_key(session, ticket.event_id)
+    await _reissue(uow, ticket, key, holder=assigned.holder, holder_unchanged=False,
+                   reason="holder changed" if assigned.holder else "holder removed")
+    return True
+
+
+async def _reissue(uow: UnitOfWork, ticket, key: SigningKeyPair, *, holder: contracts.Holder | None,
+                   holder_unchanged: bool, reason: str) -> None:
+    """A new secret version signed by ``key``: every older QR code of the ticket is revoked."""
     version = ticket.secret_version + 1
-    await session.execute(update(tickets).where(tickets.c.id == ticket.id)
-                          .values(secret_version=version, key_id=key.key_id))
+    await uow.session.execute(update(tickets).where(tickets.c.id == ticket.id)
+                              .values(secret_version=version, key_id=key.key_id))
     await uow.outbox.add(
         contracts.TicketReissued(
             ticket_id=ticket.id, ticket_number=ticket.number, order_id=ticket.order_id, event_id=ticket.event_id,
             ticket_type_name=ticket.ticket_type_name, secret_version=version,
             previous_secret_version=ticket.secret_version, qr_payload=key.sign_ticket(ticket.id, version),
             signing_key=contracts.SigningKey(key_id=qr.key_id_text(key.key_id), public_key=key.public_key_text),
-            holder=assigned.holder, reason="holder changed" if assigned.holder else "holder removed",
-            reissued_at=datetime.now(UTC),
+            holder=holder, holder_unchanged=holder_unchanged, reason=reason, reissued_at=datetime.now(UTC),
         )
     )
-    return True

@@ -36,7 +36,7 @@ async def enqueue_email(uow: UnitOfWork, *, template: str, recipient: str, langu
 
 async def ticket_reissued(uow: UnitOfWork, event: contracts.TicketReissued) -> None:
     """The new holder's ticket, with the QR code that now admits (older ones no longer do)."""
-    if event.holder is None:
+    if event.holder is None or event.holder_unchanged:
         return
     await enqueue_email(
         uow,

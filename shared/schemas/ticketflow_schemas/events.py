@@ -231,6 +231,8 @@ class TicketReissued(Event):
     holder: Holder | None = Field(description="who the ticket was reissued for; null when it has no holder")
     reason: str
     reissued_at: AwareDatetime
+    holder_unchanged: bool = Field(default=False, description="reissued for another reason (a retired signing "
+                                                               "key): ignore holder, it is who it was")
 
     def kafka_key(self) -> str:
         return str(self.ticket_id)

@@ -36,9 +36,9 @@ signing_keys = Table(
     Column("private_key", LargeBinary, nullable=False),
     Column("public_key", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The newest key that is not retired signs; older ones keep verifying until retired.
     Column("retired_at", DateTime(timezone=True)),
-    # One active (signing) key per event; retired keys still verify until removed.
-    Index("one_active_key_per_event", "event_id", unique=True, postgresql_where=text("retired_at IS NULL")),
+    Index("ix_signing_keys_event_created", "event_id", "created_at"),
 )
 
 # Cancelled orders, whichever of order.settled and order.cancelled arrives first:
