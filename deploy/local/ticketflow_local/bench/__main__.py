@@ -8,7 +8,7 @@ import sys
 from .. import infra
 from ..stack import ServiceStack
 
-BENCHMARKS = ["ticketflow_local.bench.orders"]
+BENCHMARKS = ["ticketflow_local.bench.orders", "ticketflow_local.bench.issuance"]
 
 
 def main() -> int:
@@ -18,7 +18,7 @@ def main() -> int:
     try:
         stack.start()
         for module in BENCHMARKS:
-            code |= subprocess.call([sys.executable, "-m", module, *sys.argv[1:]])
+            code |= subprocess.call([sys.executable, "-m", module])
     finally:
         stack.stop()
         infra.down(started)
