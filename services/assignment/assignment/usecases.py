@@ -85,10 +85,8 @@ async def load_ticket(session: AsyncSession, ticket_id: uuid.UUID, *, lock: bool
     return ticket
 
 
-async def assign(uow: UnitOfWork, ticket_id: uuid.UUID, person: PersonDetails | None, *, actor: str,
-                 by_staff: bool) -> bool:
-    """Give the ticket to ``person`` (None: to nobody). Returns whether the holder changed."""
-    session = uow.session
+async def changeable_ticket(session: AsyncSession, ticket_id: uuid.UUID, *, by_staff: bool):
+    """The (locked) ticket, if it may change hands now: not voided, and before the organizer's deadline."""
     ticket = await load_ticket(session, ticket_id, lock=True)
     if ticket.voided:
         raise Conflict("ticket_voided", f"Ticket {ticket.number} is voided and cannot change hands.")
@@ -96,6 +94,14 @@ async def assign(uow: UnitOfWork, ticket_id: uuid.UUID, person: PersonDetails | 
     if changes_locked(locked_at, now(), by_staff=by_staff):
         raise Conflict("changes_locked", f"Ticket changes for this event closed at {locked_at.isoformat()}; "
                        "the organizer can still make them.", locked_at=locked_at.isoformat())
+    return ticket
+
+
+async def assign(uow: UnitOfWork, ticket_id: uuid.UUID, person: PersonDetails | None, *, actor: str,
+                 by_staff: bool) -> bool:
+    """Give the ticket to ``person`` (None: to nobody). Returns whether the holder changed."""
+    session = uow.session
+    ticket = await changeable_ticket(session, ticket_id, by_staff=by_staff)
     current = await _person(session, ticket.holder_id)
     if not holder_changes(current.email if current else None, person):
         if person is not None and current is not None:
@@ -164,12 +170,7 @@ class ClaimLink:
 async def create_claim(uow: UnitOfWork, ticket_id: uuid.UUID, email: str, *, actor: str, by_staff: bool,
                        ttl: timedelta) -> ClaimLink:
     session = uow.session
-    ticket = await load_ticket(session, ticket_id, lock=True)
-    if ticket.voided:
-        raise Conflict("ticket_voided", f"Ticket {ticket.number} is voided.")
-    locked_at = await session.scalar(select(events.c.changes_locked_at).where(events.c.id == ticket.event_id))
-    if changes_locked(locked_at, now(), by_staff=by_staff):
-        raise Conflict("changes_locked", "Ticket changes for this event are closed.")
+    await changeable_ticket(session, ticket_id, by_staff=by_staff)
     token, token_hash = new_claim_token()
     created = now()
     await session.execute(insert(claims).values(token_hash=token_hash, ticket_id=ticket_id, email=email.strip(),
