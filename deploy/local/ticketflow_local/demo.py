@@ -19,7 +19,8 @@ from ticketflow_schemas import topics
 from .config import PATHS
 from .flow import Flow, header, read_topics, wait_for_mail, wait_until
 
-FLOW_TOPICS = [topics.ORDER_SETTLED, topics.TICKET_ISSUED, topics.TICKET_ASSIGNED, topics.TICKET_CHECKED_IN]
+FLOW_TOPICS = [topics.ORDER_SETTLED, topics.TICKET_ISSUED, topics.TICKET_ASSIGNED, topics.TICKET_REISSUED,
+               topics.TICKET_CHECKED_IN]
 
 
 def _parse(value: str) -> datetime:
@@ -75,11 +76,11 @@ def main() -> None:
     mail = wait_for_mail(holder)
     print(f"  email received: {mail['Subject']!r}")
 
-    # The QR payload as issued (the email carries the same one as an image).
+    # The QR payload reissued for the holder (the email carries the same one as an image).
     payload = wait_until(lambda: next((json.loads(r.value)["qr_payload"] for r in list(records)
-                                       if r.topic == topics.TICKET_ISSUED
+                                       if r.topic == topics.TICKET_REISSUED
                                        and header(r, "ce_subject") == tickets[0]["id"]), None),
-                         timeout=10, what="the issued ticket's QR payload")
+                         timeout=10, what="the reissued ticket's QR payload")
     print("Scanning at the North gate...")
     t_scan = datetime.now(UTC)
     first = flow.scan_when_known(payload)
@@ -117,9 +118,13 @@ def main() -> None:
     if settled and issued_records:
         hop = max(_parse(header(r, "ce_time")) for r in issued_records) - datetime.fromtimestamp(settled.timestamp / 1000, UTC)
         print(f"  order.settled published -> 3 tickets issued      {hop.total_seconds() * 1000:8.1f} ms")
+    reissued = _first(mine, topics.TICKET_REISSUED)
+    if assigned and reissued:
+        hop = _parse(header(reissued, "ce_time")) - datetime.fromtimestamp(assigned.timestamp / 1000, UTC)
+        print(f"  ticket.assigned published -> reissued (new QR)   {hop.total_seconds() * 1000:8.1f} ms")
     if assigned and message and message["sent_at"]:
         hop = _parse(message["sent_at"]) - _parse(header(assigned, "ce_time"))
-        print(f"  ticket.assigned -> email accepted                {hop.total_seconds() * 1000:8.1f} ms")
+        print(f"  ticket.assigned -> email with the new QR         {hop.total_seconds() * 1000:8.1f} ms")
     if checked_in:
         hop = _parse(header(checked_in, "ce_time")) - t_scan
         print(f"  scan request -> ticket.checked_in committed      {hop.total_seconds() * 1000:8.1f} ms")
