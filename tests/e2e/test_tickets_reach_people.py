@@ -45,6 +45,8 @@ def test_a_buyer_link_manages_its_own_order_and_nothing_else(flow: Flow, event: 
                              json={"name": "Intruder", "email": "intruder@example.com"})
     assert other_ticket.status_code == 404, "someone else's ticket does not even exist for this link"
 
+    fields = [{"key": "diet", "label": "Diet", "required": False}]
+    assert flow.http.put(f"{ASSIGNMENT}/v1/events/{event['id']}/person-fields", json=fields).status_code == 200
     colleague = f"colleague.{uuid.uuid4().hex[:6]}@example.com"
     assigned = httpx.put(f"{ASSIGNMENT}/v1/tickets/{my_tickets[0]['id']}/holder", headers=link,
                          json={"name": "Cleo Colleague", "email": colleague, "job_title": "CTO",
@@ -274,3 +276,29 @@ def test_keys_rotate_and_a_retired_key_no_longer_admits(flow: Flow) -> None:
 
 def bearer_staff(flow: Flow) -> dict:
     return {"Authorization": flow.http.headers["Authorization"]}
+
+
+def test_the_organizer_defines_the_custom_person_fields(flow: Flow) -> None:
+    event = flow.create_event(name=f"Fields {uuid.uuid4().hex[:4]}")
+    order, tickets = settled_order(flow, event, 2)
+    fields = [{"key": "diet", "label": "Diet", "required": True},
+              {"key": "tshirt", "label": "T-shirt size", "required": False}]
+    assert flow.http.put(f"{ASSIGNMENT}/v1/events/{event['id']}/person-fields", json=fields).json() == fields
+    assert httpx.get(f"{ASSIGNMENT}/v1/events/{event['id']}/person-fields").json() == fields
+
+    link = buyer_link(flow, order["id"])
+    holder = {"name": "Fay Fields", "email": f"fay.{uuid.uuid4().hex[:6]}@example.com"}
+    missing = httpx.put(f"{ASSIGNMENT}/v1/tickets/{tickets[0]['id']}/holder", headers=link, json=holder)
+    assert missing.status_code == 422 and missing.json()["error"]["code"] == "invalid_person_fields"
+    assert "Diet (diet) is required" in missing.json()["error"]["message"]
+    unknown = httpx.put(f"{ASSIGNMENT}/v1/tickets/{tickets[0]['id']}/holder", headers=link,
+                        json={**holder, "custom": {"diet": "none", "shoe": "42"}})
+    assert unknown.status_code == 422 and "unknown field 'shoe'" in unknown.json()["error"]["message"]
+    fine = httpx.put(f"{ASSIGNMENT}/v1/tickets/{tickets[0]['id']}/holder", headers=link,
+                     json={**holder, "custom": {"diet": "vegetarian", "tshirt": "M"}})
+    assert fine.status_code == 200
+
+    upload = f"ticket,name,email,diet\n{tickets[1]['number']},Gus Gap,gus.{uuid.uuid4().hex[:6]}@example.com,\n"
+    report = httpx.post(f"{ASSIGNMENT}/v1/orders/{order['id']}/assignments.csv", headers=link,
+                        content=upload.encode()).json()
+    assert report["refused"] == 1 and report["rows"][0]["code"] == "invalid_person_fields"

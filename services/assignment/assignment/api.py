@@ -22,7 +22,7 @@ from ticketflow_runtime.errors import ERROR_RESPONSES
 
 from . import usecases
 from .bulk_import import parse_upload, report_csv
-from .domain import PersonDetails
+from .domain import PersonDetails, PersonField
 from .store.tables import events, persons, tickets
 from .ticket_render import TicketDocument, qr_png, qr_svg, render_ticket_pdf
 
@@ -127,6 +127,12 @@ class ImportReport(BaseModel):
     refused: int
     rows: list[ImportRowReport]
     report_csv: str
+
+
+class PersonFieldIn(BaseModel):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]{0,49}$")
+    label: str = Field(min_length=1, max_length=200)
+    required: bool = False
 
 
 class LockIn(BaseModel):
@@ -300,6 +306,23 @@ async def lock_changes(event_id: uuid.UUID, body: LockIn, service: ServiceDep, s
     async with service.database.unit_of_work() as uow:
         await usecases.lock_changes(uow, event_id, body.locked_at)
     return {"event_id": str(event_id), "locked_at": body.locked_at.isoformat() if body.locked_at else None}
+
+
+@router.put("/events/{event_id}/person-fields", summary="Define the custom person fields asked at this event")
+async def define_person_fields(event_id: uuid.UUID, body: list[PersonFieldIn], service: ServiceDep,
+                               staff: StaffWriter) -> list[PersonFieldIn]:
+    if len({f.key for f in body}) != len(body):
+        raise ApiError(422, "duplicate_person_field", "Each field key may appear once.")
+    async with service.database.unit_of_work() as uow:
+        await usecases.define_person_fields(uow, event_id, [PersonField(f.key, f.label, f.required) for f in body])
+    return body
+
+
+@router.get("/events/{event_id}/person-fields", summary="The custom person fields asked at this event (public)")
+async def person_fields(event_id: uuid.UUID, service: ServiceDep) -> list[PersonFieldIn]:
+    async with service.database.sessions() as session:
+        fields = await usecases.event_person_fields(session, event_id)
+    return [PersonFieldIn(key=f.key, label=f.label, required=f.required) for f in fields]
 
 
 def _expiry(ttl: timedelta) -> datetime:

@@ -46,3 +46,21 @@ def new_claim_token() -> tuple[str, str]:
 
 def claim_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class PersonField:
+    key: str
+    label: str
+    required: bool = False
+
+
+def custom_field_problems(fields: list[PersonField], custom: dict[str, str]) -> list[str]:
+    """What is wrong with a person's custom values, against the fields the organizer defined."""
+    if not fields:
+        return [f"unknown field {key!r}" for key in sorted(custom)] if custom else []
+    known = {field.key for field in fields}
+    problems = [f"unknown field {key!r}" for key in sorted(custom) if key not in known]
+    problems += [f"{field.label} ({field.key}) is required" for field in fields
+                 if field.required and not (custom.get(field.key) or "").strip()]
+    return problems

@@ -7,17 +7,20 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketflow_runtime import Conflict, NotFound, UnitOfWork
+from ticketflow_runtime import ApiError, Conflict, NotFound, UnitOfWork, Unprocessable
 from ticketflow_runtime.telemetry import continue_trace, current_traceparent
 from ticketflow_schemas import events as contracts
 
 from .bulk_import import ImportRow
-from .domain import PersonDetails, changes_locked, claim_token_hash, holder_changes, new_claim_token
-from .store.tables import claims, early_voids, events, holder_history, persons, tickets
+from .domain import (
+    PersonDetails, PersonField, changes_locked, claim_token_hash, custom_field_problems, holder_changes,
+    new_claim_token,
+)
+from .store.tables import claims, early_voids, events, holder_history, person_fields, persons, tickets
 
 
 def now() -> datetime:
@@ -102,6 +105,8 @@ async def assign(uow: UnitOfWork, ticket_id: uuid.UUID, person: PersonDetails | 
     """Give the ticket to ``person`` (None: to nobody). Returns whether the holder changed."""
     session = uow.session
     ticket = await changeable_ticket(session, ticket_id, by_staff=by_staff)
+    if person is not None:
+        await check_custom_fields(session, ticket.event_id, person.custom)
     current = await _person(session, ticket.holder_id)
     if not holder_changes(current.email if current else None, person):
         if person is not None and current is not None:
@@ -149,6 +154,27 @@ async def _upsert_person(session: AsyncSession, event_id: uuid.UUID, person: Per
         .returning(persons)
     )
     return (await session.execute(statement)).one()
+
+
+async def event_person_fields(session: AsyncSession, event_id: uuid.UUID) -> list[PersonField]:
+    rows = (await session.execute(
+        select(person_fields).where(person_fields.c.event_id == event_id).order_by(person_fields.c.position))).all()
+    return [PersonField(r.key, r.label, r.required) for r in rows]
+
+
+async def check_custom_fields(session: AsyncSession, event_id: uuid.UUID, custom: dict[str, str]) -> None:
+    problems = custom_field_problems(await event_person_fields(session, event_id), custom)
+    if problems:
+        raise Unprocessable("invalid_person_fields", "; ".join(problems) + ".", problems=problems)
+
+
+async def define_person_fields(uow: UnitOfWork, event_id: uuid.UUID, fields: list[PersonField]) -> None:
+    """Replace the event's custom person fields (values already stored are kept)."""
+    await uow.session.execute(delete(person_fields).where(person_fields.c.event_id == event_id))
+    if fields:
+        await uow.session.execute(insert(person_fields), [
+            {"event_id": event_id, "key": f.key, "label": f.label, "required": f.required, "position": n}
+            for n, f in enumerate(fields, start=1)])
 
 
 async def lock_changes(uow: UnitOfWork, event_id: uuid.UUID, locked_at: datetime | None) -> None:
@@ -234,7 +260,7 @@ async def assign_rows(uow: UnitOfWork, order_id: uuid.UUID, rows: list[ImportRow
         try:
             async with session.begin_nested():
                 changed = await assign(uow, ticket_id, person, actor=actor, by_staff=by_staff)
-        except Conflict as refused:
+        except ApiError as refused:  # locked, voided, or custom fields the organizer did not define
             outcomes.append(RowOutcome(row, "refused", refused.code, refused.message))
             continue
         outcomes.append(RowOutcome(row, "accepted" if changed else "unchanged"))

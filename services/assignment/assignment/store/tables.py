@@ -87,3 +87,14 @@ claims = Table(
     Column("claimed_at", DateTime(timezone=True)),
     Column("person_id", UUID(as_uuid=True), ForeignKey("persons.id")),
 )
+
+# The custom person fields an organizer asks for at an event (diet, T-shirt size...).
+person_fields = Table(
+    "person_fields",
+    metadata,
+    Column("event_id", UUID(as_uuid=True), primary_key=True),
+    Column("key", String(50), primary_key=True),
+    Column("label", String(200), nullable=False),
+    Column("required", Boolean, nullable=False, server_default="false"),
+    Column("position", Integer, nullable=False),
+)
