@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import json
 import time
@@ -17,7 +18,7 @@ import jsonschema
 import pytest
 from cloudevents.core.bindings import kafka as ce_kafka
 
-from ticketflow_local.flow import Flow, header, inline_images, read_topics, run_async, wait_for_mail
+from ticketflow_local.flow import Flow, header, inline_images, read_topics, wait_for_mail
 from ticketflow_schemas.events import EVENT_TYPES
 from ticketflow_schemas.jsonschema import SCHEMA_DIR
 from ticketflow_schemas.topics import SERVICES
@@ -60,7 +61,7 @@ def records(stack, event: dict) -> list:
         mine = [r for r in rs if header(r, "ce_subject") in subjects]
         return {r.topic for r in mine} >= set(WIRE_TOPICS) and len([r for r in mine if r.topic == "ticket.issued"]) >= 4
 
-    found = run_async(read_topics(WIRE_TOPICS, since_ms=since, until=complete))
+    found = asyncio.run(read_topics(WIRE_TOPICS, since_ms=since, until=complete))
     flow.close()
     return [r for r in found if header(r, "ce_subject") in subjects]
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
 from e2e_helpers import qr_of
 from support.otlp import OtlpCollector
-from ticketflow_local.flow import Flow, header, inline_images, read_topics, run_async, wait_for_mail, wait_until
+from ticketflow_local.flow import Flow, header, inline_images, read_topics, wait_for_mail, wait_until
 from ticketflow_schemas import topics
 from ticketflow_schemas.topics import SERVICES
 
@@ -19,7 +20,7 @@ def test_one_order_is_one_trace_from_creation_to_check_in(flow: Flow, event: dic
     holder = f"tracy.{uuid.uuid4().hex[:8]}@example.com"
     flow.assign(ticket["id"], "Tracy Trace", holder)
     wait_for_mail(holder)
-    settled = run_async(read_topics(
+    settled = asyncio.run(read_topics(
         [topics.ORDER_SETTLED], since_ms=since,
         until=lambda rs: any(header(r, "ce_subject") == order["id"] for r in rs),
     ))

@@ -130,8 +130,9 @@ def maildir() -> mailbox.Maildir:
 
 def mails_to(address: str) -> list[EmailMessage]:
     found = []
-    for key in maildir().keys():
-        raw = maildir().get_bytes(key)
+    box = maildir()  # one scan of the folder, not one per message
+    for key in box.keys():
+        raw = box.get_bytes(key)
         message = email.message_from_bytes(raw, policy=policy.default)
         if address.lower() in (message.get("X-Envelope-To") or "").lower():
             found.append(message)
@@ -191,7 +192,3 @@ def header(record: Any, name: str) -> str | None:
         if key == name:
             return value.decode()
     return None
-
-
-def run_async(coroutine):
-    return asyncio.run(coroutine)

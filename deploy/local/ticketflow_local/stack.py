@@ -41,7 +41,6 @@ class ServiceStack:
             **stack_env(),
             "HTTP_HOST": "127.0.0.1",
             "HTTP_PORT": str(SERVICE_PORTS[service]),
-            "PUBLIC_BASE_URL": service_url(service),
             **self.extra_env,
         }
 

@@ -9,12 +9,13 @@ the object asked for is the caller's to see or change.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 from pydantic import BaseModel, EmailStr, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ticketflow_runtime import ApiError, NotFound, ServiceDep
 from ticketflow_runtime.auth import Principal, mint_link_token, rate_limited, scopes, staff_or_link
@@ -235,17 +236,13 @@ async def upload_assignments(order_id: uuid.UUID, request: Request, service: Ser
         outcomes = await usecases.assign_rows(uow, order_id, parsed.rows, actor=who.actor, by_staff=who.is_staff)
     rows = [ImportRowReport(line=o.row.line, ticket=o.row.ticket_ref, email=o.row.email, result=o.result,
                             code=o.code, reason=o.reason) for o in outcomes]
-    refused_rows = [o.row if o.result != "refused" or o.row.problem else _with_problem(o) for o in outcomes]
+    # The report shows each row as it ended: refused by the file check or when applied.
+    reported = [replace(o.row, problem=o.reason, problem_code=o.code) if o.result == "refused" else o.row
+                for o in outcomes]
     return ImportReport(accepted=sum(o.result == "accepted" for o in outcomes),
                         unchanged=sum(o.result == "unchanged" for o in outcomes),
                         refused=sum(o.result == "refused" for o in outcomes), rows=rows,
-                        report_csv=report_csv(refused_rows))
-
-
-def _with_problem(outcome: usecases.RowOutcome):
-    from dataclasses import replace
-
-    return replace(outcome.row, problem=outcome.reason, problem_code=outcome.code)
+                        report_csv=report_csv(reported))
 
 
 # -- claim links
@@ -338,8 +335,9 @@ async def my_tickets(service: ServiceDep, who: Attendee) -> list[MyTicketView]:
         raise ApiError(400, "attendee_link_required", "My Tickets is read with an attendee's link.")
     async with service.database.sessions() as session:
         email = await session.scalar(select(persons.c.email).where(persons.c.id == uuid.UUID(who.claims["person_id"])))
-        # A person is per event: the same address holds tickets as several persons.
-        holders = select(persons.c.id).where(persons.c.email.ilike(email or ""))
+        # A person is per event: the same address holds tickets as several persons. Compared
+        # as the unique index compares it (a LIKE would read "_" in an address as a wildcard).
+        holders = select(persons.c.id).where(func.lower(persons.c.email) == (email or "").lower())
         rows = await _ticket_rows(session, tickets.c.holder_id.in_(holders))
     return [_my_view(row) for row in rows]
 

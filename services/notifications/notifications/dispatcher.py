@@ -31,9 +31,7 @@ class MailDispatcher(DrainingWorker):
 
     def __init__(self, *, database: Database, sender: SmtpSender, mail_from: str, batch_size: int,
                  poll_seconds: float, max_attempts: int) -> None:
-        super().__init__(database_url=database.engine.url, channel=CHANNEL, batch_size=batch_size,
-                         poll_seconds=poll_seconds)
-        self.database = database
+        super().__init__(database=database, channel=CHANNEL, batch_size=batch_size, poll_seconds=poll_seconds)
         self.sender = sender
         self.mail_from = mail_from
         self.max_attempts = max_attempts

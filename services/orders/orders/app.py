@@ -10,6 +10,7 @@ from ticketflow_schemas.events import OrderCancelled, OrderInvoiceSent, OrderPla
 from . import api, handlers
 from .holds import HoldSweeper
 from .stripe_gateway import StripeGateway
+from .usecases.payments import HOLD_GRACE
 
 NAME = "orders"
 
@@ -38,7 +39,7 @@ def create_service(settings: ServiceSettings | None = None) -> Service:
         publishes=[OrderPlaced, OrderInvoiceSent, OrderSettled, OrderCancelled],
     )
     checkout_ttl = timedelta(minutes=settings.checkout_ttl_minutes)
-    service.extras["checkout_hold"] = checkout_ttl + timedelta(minutes=5)
+    service.extras["checkout_hold"] = checkout_ttl + HOLD_GRACE
     if settings.stripe_api_key and settings.stripe_webhook_secret:
         service.extras["stripe"] = StripeGateway(
             api_key=settings.stripe_api_key, api_base=settings.stripe_api_base,

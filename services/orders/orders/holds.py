@@ -13,9 +13,7 @@ class HoldSweeper(DrainingWorker):
 
     def __init__(self, database: Database, *, interval_seconds: float) -> None:
         # Nothing notifies this channel: the sweeper polls on its interval.
-        super().__init__(database_url=database.engine.url, channel="orders_holds", batch_size=100,
-                         poll_seconds=interval_seconds)
-        self.database = database
+        super().__init__(database=database, channel="orders_holds", batch_size=100, poll_seconds=interval_seconds)
 
     async def work_once(self) -> int:
         async with self.database.unit_of_work() as uow:

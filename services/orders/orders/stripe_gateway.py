@@ -92,12 +92,6 @@ class StripeGateway:
             raise PaymentProviderError(str(error.user_message or error)) from error
         return refund.id
 
-    async def expire_checkout_session(self, session_id: str) -> None:
-        try:
-            await self.client.v1.checkout.sessions.expire_async(session_id)
-        except stripe.StripeError as error:
-            raise PaymentProviderError(str(error.user_message or error)) from error
-
     def verify_webhook(self, payload: bytes, signature: str | None) -> dict:
         """The event, if Stripe signed it within the tolerance; WebhookRejected otherwise."""
         if not signature:

@@ -11,6 +11,7 @@ the ``scope`` claim lists the scopes, space-separated, as in OAuth 2.0.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import time
 from collections.abc import Callable, Coroutine
@@ -19,7 +20,7 @@ from typing import Any
 
 import jwt
 from fastapi import Request
-from limits import parse
+from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
@@ -80,16 +81,15 @@ def _principal(request: Request, audiences: tuple[str, ...] = ()) -> Principal:
         if not token:
             raise Unauthorized("A bearer token is required.")
     try:
-        unverified = jwt.decode(token, options={"verify_signature": False})
-        audience = unverified.get("aud")
-        if audience is not None and audience not in audiences:
-            raise Unauthorized("This link does not give access here.")
-        claims = jwt.decode(token, settings.auth_jwt_secret, algorithms=[ALGORITHM], audience=audience,
-                            issuer=settings.auth_jwt_issuer, options={"require": ["exp", "sub"]})
+        # The audience is checked below: staff tokens have none, links one of ``audiences``.
+        claims = jwt.decode(token, settings.auth_jwt_secret, algorithms=[ALGORITHM], issuer=settings.auth_jwt_issuer,
+                            options={"require": ["exp", "sub"], "verify_aud": False})
     except jwt.ExpiredSignatureError as error:
         raise Unauthorized("The token has expired.") from error
     except jwt.InvalidTokenError as error:
         raise Unauthorized(f"The token is not valid: {error}.") from error
+    if claims.get("aud") is not None and claims["aud"] not in audiences:
+        raise Unauthorized("This link does not give access here.")
     return Principal(subject=str(claims["sub"]), scopes=frozenset(str(claims.get("scope", "")).split()),
                      audience=str(claims.get("aud") or STAFF), claims=claims)
 
@@ -127,11 +127,16 @@ def staff_or_link(scope: str, *audiences: str) -> Callable[[Request], Coroutine[
     return check
 
 
+@functools.lru_cache(maxsize=16)
+def _parsed_limit(limit: str) -> RateLimitItem:
+    return parse(limit)
+
+
 def rate_limited(name: str) -> Callable[[Request], Coroutine[Any, Any, None]]:
     """A dependency limiting each client address to the service's ``PUBLIC_RATE_LIMIT`` on this replica."""
 
     async def check(request: Request) -> None:
-        item = parse(request.app.state.service.settings.public_rate_limit)
+        item = _parsed_limit(request.app.state.service.settings.public_rate_limit)
         client = request.client.host if request.client else "unknown"
         if not await _limiter.hit(item, name, client):
             reset, _ = await _limiter.get_window_stats(item, name, client)

@@ -27,7 +27,6 @@ class UnitOfWork:
 
 class Database:
     def __init__(self, url: str, *, service: str, pool_size: int = 10) -> None:
-        self.url = url
         self.service = service
         self.engine: AsyncEngine = create_async_engine(
             url,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from datetime import UTC, datetime, timedelta
 import zlib
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from opentelemetry import context as otel_context
@@ -42,16 +42,13 @@ OUTBOX_FAILURES = Counter("ticketflow_outbox_publish_failures_total", "Outbox pu
 OUTBOX = outbox_table(MetaData())
 
 
-_INSERT = text(
+_INSERT_SQL = (
     "INSERT INTO outbox (event_id, topic, key, headers, payload, created_at) "
     "VALUES (:event_id, :topic, :key, CAST(:headers AS jsonb), CAST(:payload AS jsonb), :created_at)"
 )
+_INSERT = text(_INSERT_SQL)
 # Insert and notify in one round trip.
-_INSERT_AND_NOTIFY = text(
-    "WITH added AS (INSERT INTO outbox (event_id, topic, key, headers, payload, created_at) "
-    "VALUES (:event_id, :topic, :key, CAST(:headers AS jsonb), CAST(:payload AS jsonb), :created_at) "
-    "RETURNING id) SELECT pg_notify(:channel, '') FROM added"
-)
+_INSERT_AND_NOTIFY = text(f"WITH added AS ({_INSERT_SQL} RETURNING id) SELECT pg_notify(:channel, '') FROM added")
 
 
 def notify_channel(service: str) -> str:
@@ -99,11 +96,10 @@ class OutboxRelay(DrainingWorker):
         publish_timeout: float = 30.0,
         retention: timedelta = timedelta(days=7),
     ) -> None:
-        super().__init__(database_url=database.engine.url, channel=notify_channel(service),
-                         batch_size=batch_size, poll_seconds=poll_seconds)
+        super().__init__(database=database, channel=notify_channel(service), batch_size=batch_size,
+                         poll_seconds=poll_seconds)
         self.name = f"outbox-relay-{service}"
         self.service = service
-        self.database = database
         self.broker = broker
         self.publish_timeout = publish_timeout
         self.table = OUTBOX
@@ -143,8 +139,8 @@ class OutboxRelay(DrainingWorker):
             )
         for row in rows:
             OUTBOX_PUBLISHED.labels(self.service, row.topic).inc()
-        remaining = await self._count_pending()
-        OUTBOX_PENDING.labels(self.service).set(remaining)
+        if len(rows) < self.batch_size:
+            OUTBOX_PENDING.labels(self.service).set(0)  # drained (a full batch means another follows at once)
         return len(rows)
 
     async def _purge_published(self, session) -> None:
@@ -168,9 +164,3 @@ class OutboxRelay(DrainingWorker):
             )
         finally:
             otel_context.detach(token)
-
-    async def _count_pending(self) -> int:
-        async with self.database.sessions() as session:
-            return await session.scalar(
-                select(func.count()).select_from(self.table).where(self.table.c.published_at.is_(None))
-            )

@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -30,7 +30,6 @@ from faststream.specification import AsyncAPI
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Histogram, generate_latest
-from sqlalchemy import MetaData
 
 from ticketflow_schemas.events import Event
 
@@ -49,8 +48,6 @@ HTTP_LATENCY = Histogram(
     "ticketflow_http_request_duration_seconds", "HTTP request latency", ["method", "route", "status"]
 )
 
-StartupHook = Callable[["Service"], Awaitable[None]]
-
 
 class Service:
     def __init__(
@@ -62,7 +59,6 @@ class Service:
         subscriptions: Subscriptions | None = None,
         routers: Sequence[APIRouter] = (),
         publishes: Sequence[type[Event]] = (),
-        on_startup: Sequence[StartupHook] = (),
         version: str = "0.1.0",
     ) -> None:
         self.name = name
@@ -70,9 +66,7 @@ class Service:
         # Every service keeps its tables in <name>/store/tables.py and its
         # Alembic migrations beside them (the shape all five share).
         tables = importlib.import_module(f"{name}.store.tables")
-        self.metadata: MetaData = tables.metadata
         self.migrations_dir = Path(tables.__file__).parent / "migrations"
-        self.on_startup = list(on_startup)
         self.ready = False
         # Service-specific collaborators the routes reach through ServiceDep (e.g. a payment gateway).
         self.extras: dict[str, Any] = {}
@@ -195,8 +189,6 @@ class Service:
         await self.broker.start()
         for worker in self.workers:
             await worker.start()
-        for hook in self.on_startup:
-            await hook(self)
         self.ready = True
         log.info("service started", extra={"port": self.settings.http_port})
         try:

@@ -25,7 +25,6 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str = Field(default="127.0.0.1:29092", description="Kafka bootstrap servers, comma-separated")
     http_host: str = Field(default="127.0.0.1", description="address the HTTP server binds")
     http_port: int = Field(default=8000, ge=1, le=65535)
-    public_base_url: str | None = Field(default=None, description="URL this service is reached at, for links")
     log_level: str = "INFO"
     run_migrations: bool = Field(default=True, description="apply Alembic migrations at startup")
 

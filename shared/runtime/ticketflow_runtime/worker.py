@@ -11,7 +11,10 @@ import asyncio
 import logging
 from abc import ABC, abstractmethod
 
-from sqlalchemy.engine import URL
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .database import Database
 
 log = logging.getLogger(__name__)
 
@@ -19,14 +22,13 @@ log = logging.getLogger(__name__)
 class DrainingWorker(ABC):
     name: str = "worker"
 
-    def __init__(self, *, database_url: URL, channel: str, batch_size: int, poll_seconds: float,
+    def __init__(self, *, database: Database, channel: str, batch_size: int, poll_seconds: float,
                  max_backoff: float = 10.0) -> None:
-        self.database_url = database_url
+        self.database = database
         self.channel = channel
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
         self.max_backoff = max_backoff
-        self.healthy = True
         self._wakeup = asyncio.Event()
         self._stopping = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -55,13 +57,10 @@ class DrainingWorker(ABC):
             except Exception:  # the database may already be gone at shutdown
                 pass
 
-    def wake(self) -> None:
-        self._wakeup.set()
-
     async def _listen(self) -> None:
         import asyncpg
 
-        url = self.database_url.set(drivername="postgresql")
+        url = self.database.engine.url.set(drivername="postgresql")
         try:
             self._listener = await asyncpg.connect(url.render_as_string(hide_password=False))
             await self._listener.add_listener(self.channel, lambda *_: self._wakeup.set())
@@ -74,11 +73,9 @@ class DrainingWorker(ABC):
         while not self._stopping.is_set():
             try:
                 done = await self.work_once()
-                self.healthy = True
                 backoff = self.poll_seconds
             except Exception as error:
                 self.failed(error)
-                self.healthy = False
                 log.warning("%s failed, retrying in %.1fs: %r", self.name, backoff, error)
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)

@@ -294,9 +294,9 @@ async def settle(uow: UnitOfWork, order, *, actor: str, reason: str) -> None:
         await transition(uow, order, OrderStatus.SETTLED, actor=actor, reason=reason, hold_expires_at=None)
         await uow.outbox.add(
             contracts.OrderSettled(
-                **await _order_facts(uow.session, order), lines=await _contract_lines(uow.session, order.id),
+                **await _order_facts(uow.session, order, event_details=True),
+                lines=await _contract_lines(uow.session, order.id),
                 quantity=order.quantity, amount=_amount(order), settled_at=now(),
-                **await _event_details(uow.session, order.event_id),
             )
         )
 
@@ -335,19 +335,18 @@ async def count_ticket(uow: UnitOfWork, order_id: uuid.UUID, *, voided: bool = F
 # -- contract helpers
 
 
-async def _event_details(session: AsyncSession, event_id: uuid.UUID) -> dict:
-    event = (await session.execute(select(events.c.starts_at, events.c.venue).where(events.c.id == event_id))).one()
-    return {"event_starts_at": event.starts_at, "event_venue": event.venue}
-
-
 def _amount(order) -> contracts.Amount:
     return contracts.Amount(currency=order.currency, net=order.net, vat=order.vat, gross=order.gross)
 
 
-async def _order_facts(session: AsyncSession, order) -> dict:
-    event_name = await session.scalar(select(events.c.name).where(events.c.id == order.event_id))
+async def _order_facts(session: AsyncSession, order, *, event_details: bool = False) -> dict:
+    """What every order event says about the order; with ``event_details``, also when and where the event is."""
+    event = (await session.execute(
+        select(events.c.name, events.c.starts_at, events.c.venue).where(events.c.id == order.event_id))).one()
+    details = {"event_starts_at": event.starts_at, "event_venue": event.venue} if event_details else {}
     return {
-        "order_id": order.id, "order_number": order.number, "event_id": order.event_id, "event_name": event_name,
+        **details,
+        "order_id": order.id, "order_number": order.number, "event_id": order.event_id, "event_name": event.name,
         "buyer": contracts.Buyer(name=order.buyer_name, email=order.buyer_email, company=order.buyer_company,
                                  phone=order.buyer_phone, language=order.language),
         "payment_method": order.payment_method,
