@@ -7,7 +7,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 
-from support.kafka import cloudevent_headers, publish, wait_consumed
+from support.kafka import cloudevent_headers, publish, publish_together, wait_consumed
 from ticketflow_local.flow import Flow, header, read_topics, wait_until
 from ticketflow_runtime.consumers import consumer_group
 from ticketflow_schemas import events, topics
@@ -80,6 +80,26 @@ async def test_malformed_messages_go_to_the_dead_letter_topic_and_the_consumer_g
         assert header(record, "x-dlq-topic") == topics.ORDER_SETTLED
         assert header(record, "x-dlq-error")
         assert header(record, "ce_subject") == marker, "the original headers are kept"
+
+
+async def test_a_bad_message_inside_a_batch_costs_its_neighbours_nothing(flow: Flow, event: dict) -> None:
+    """The batch's transaction fails; its records are applied one by one and only the bad one is parked."""
+    since = int(datetime.now(UTC).timestamp() * 1000) - 1000
+    marker = str(uuid.uuid4())
+    before, after = order_settled(event["id"]), order_settled(event["id"])
+    good_headers = cloudevent_headers(events.OrderSettled.ce_type, marker)
+    records = await publish_together(topics.ORDER_SETTLED, [
+        (before.model_dump_json().encode(), good_headers),
+        (json.dumps({"order_id": marker}).encode(), cloudevent_headers(events.OrderSettled.ce_type, marker)),
+        (after.model_dump_json().encode(), cloudevent_headers(events.OrderSettled.ce_type, marker)),
+    ], key=marker)
+    assert len({(r.partition, r.offset) for r in records}) == 3
+    await wait_consumed(ISSUANCE_GROUP, records[-1].topic, records[-1].partition, records[-1].offset)
+    assert len(flow.issued_tickets(str(before.order_id))) == 3
+    assert len(flow.issued_tickets(str(after.order_id))) == 3
+    dead = await read_topics(["dlq.issuance"], since_ms=since,
+                             until=lambda rs: any(r.key == marker.encode() for r in rs))
+    assert [header(r, "x-dlq-offset") for r in dead if r.key == marker.encode()] == [str(records[1].offset)]
 
 
 def test_nothing_is_left_in_the_outboxes(flow: Flow) -> None:

@@ -12,7 +12,6 @@ from typing import ClassVar
 import asyncpg
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from faststream.kafka import KafkaBroker
 from sqlalchemy import text
 
 from support.kafka import bootstrap
@@ -73,13 +72,11 @@ async def database() -> Database:
 
 @pytest.fixture
 async def relay(database: Database) -> OutboxRelay:
-    broker = KafkaBroker(bootstrap(), acks="all", enable_idempotence=True, request_timeout_ms=5000)
-    await broker.start()
-    worker = OutboxRelay(service="outboxtest", database=database, broker=broker, poll_seconds=0.2, publish_timeout=15)
+    worker = OutboxRelay(service="outboxtest", database=database, bootstrap_servers=bootstrap(),
+                         request_timeout_ms=5000, poll_seconds=0.2, publish_timeout=15)
     await worker.start()
     yield worker
     await worker.stop()
-    await broker.stop()
 
 
 async def add(database: Database, event: Event, *, rollback: bool = False) -> str:

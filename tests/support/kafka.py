@@ -31,10 +31,16 @@ def cloudevent_headers(ce_type: str, subject: str, *, ce_id: str | None = None, 
 
 
 async def publish(topic: str, value: bytes, *, key: str, headers: list[tuple[str, bytes]]):
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap(), acks="all", enable_idempotence=True)
+    return (await publish_together(topic, [(value, headers)], key=key))[0]
+
+
+async def publish_together(topic: str, records: list[tuple[bytes, list[tuple[str, bytes]]]], *, key: str):
+    """Publish records under one key in a single produce request: a consumer fetches them as one batch."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap(), acks="all", enable_idempotence=True, linger_ms=100)
     await producer.start()
     try:
-        return await producer.send_and_wait(topic, value, key=key.encode(), headers=headers)
+        pending = [await producer.send(topic, value, key=key.encode(), headers=headers) for value, headers in records]
+        return [await future for future in pending]
     finally:
         await producer.stop()
 

@@ -32,8 +32,24 @@ def documents() -> dict[Path, str]:
         built = app_module.create_service(app_module.Settings(database_url=PLACEHOLDER_DATABASE_URL))
         rendered[DOCS_DIR / f"{service}.openapi.json"] = _render(built.app.openapi())
         asyncapi = json.loads(built.asyncapi.to_specification().to_json())
-        rendered[DOCS_DIR / f"{service}.asyncapi.json"] = _render(asyncapi)
+        rendered[DOCS_DIR / f"{service}.asyncapi.json"] = _render(_one_event_per_message(asyncapi))
     return rendered
+
+
+def _one_event_per_message(asyncapi: dict) -> dict:
+    """Subscribers take records in batches, so FastStream describes their payload as an array.
+
+    On the wire each Kafka message carries one event: document that instead.
+    """
+    schemas = asyncapi.get("components", {}).get("schemas", {})
+    for message in asyncapi.get("components", {}).get("messages", {}).values():
+        ref = message.get("payload", {}).get("$ref", "")
+        name = ref.removeprefix("#/components/schemas/")
+        batch = schemas.get(name, {})
+        if batch.get("type") == "array" and "$ref" in batch.get("items", {}):
+            message["payload"] = batch["items"]
+            del schemas[name]
+    return asyncapi
 
 
 def stale() -> list[Path]:

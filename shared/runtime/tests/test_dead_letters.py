@@ -94,3 +94,48 @@ async def test_a_permanent_error_raised_by_a_handler_is_not_retried() -> None:
         await test_broker.publish({"n": 1}, "in")
     assert len(calls) == 1
     assert len(dead) == 1
+
+
+class RecordByRecord:
+    """Stands in for the chassis' Consumer: applies one record in its own transaction."""
+
+    def __init__(self, applied: list[int]) -> None:
+        self.applied = applied
+
+    async def apply_record(self, record) -> None:
+        event = Ping.model_validate_json(record.value)
+        if event.n == 2:
+            raise PermanentError("this record can never be applied")
+        self.applied.append(event.n)
+
+
+async def test_a_failed_batch_is_applied_record_by_record_and_only_the_bad_record_is_dead_lettered() -> None:
+    broker, policy, dead = broker_with_policy()
+    applied: list[int] = []
+    policy.consumers["in"] = RecordByRecord(applied)
+
+    @broker.subscriber("in", batch=True)
+    async def whole_batch(events: list[Ping]) -> None:
+        if any(event.n == 2 for event in events):
+            raise ConnectionError("one bad record fails the batch's transaction")
+        applied.extend(event.n for event in events)
+
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish_batch({"n": 1}, {"n": 2}, {"n": 3}, topic="in")
+    assert applied == [1, 3]
+    assert [m.headers["x-dlq-reason"] for m in dead] == ["invalid"]
+
+
+async def test_a_batch_that_applies_is_applied_once() -> None:
+    broker, policy, dead = broker_with_policy()
+    applied: list[int] = []
+    policy.consumers["in"] = RecordByRecord(applied)
+
+    @broker.subscriber("in", batch=True)
+    async def whole_batch(events: list[Ping]) -> None:
+        applied.extend(event.n for event in events)
+
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish_batch({"n": 1}, {"n": 3}, topic="in")
+    assert applied == [1, 3]
+    assert dead == []

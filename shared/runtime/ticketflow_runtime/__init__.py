@@ -1,6 +1,6 @@
 """The ticketflow service chassis: what every service is built on, wired the same way."""
 
-from .consumers import PermanentError, Subscriptions
+from .consumers import Delivery, PermanentError, Subscriptions
 from .database import UnitOfWork
 from .errors import ApiError, Conflict, NotFound, Unprocessable
 from .service import Service, ServiceDep
@@ -9,6 +9,7 @@ from .settings import ServiceSettings, database_url_field, settings_for
 __all__ = [
     "ApiError",
     "Conflict",
+    "Delivery",
     "NotFound",
     "PermanentError",
     "Service",

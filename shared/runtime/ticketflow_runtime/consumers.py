@@ -1,16 +1,18 @@
 """Kafka consumers: idempotent handlers, bounded retries and a dead-letter topic.
 
 A handler is registered with ``Subscriptions.on(EventModel)`` and receives the
-validated event and a ``UnitOfWork``. The chassis runs it exactly once per
-CloudEvents id (the inbox claim commits with the handler's effect) and commits
-the Kafka offset only after that transaction has committed.
+validated event and a ``UnitOfWork`` (or, with ``on_batch``, every new event
+of a batch). Records are consumed in batches: whatever has arrived is applied
+in one transaction, exactly once per CloudEvents id (the inbox claims commit
+with the handlers' effect), and the Kafka offsets are committed only after
+that transaction has committed.
 
-Failures: a message that can never succeed (not JSON, not the contract, not a
-CloudEvent) goes straight to ``dlq.<service>``; any other error is retried
-with exponential backoff, and after the last attempt the message goes to the
-dead-letter topic too. The consumer then moves on. If even the dead-letter
-publish fails (Kafka down), the offset is not committed and the message comes
-back.
+Failures: a failed batch is applied again record by record. A message that
+can never succeed (not JSON, not the contract, not a CloudEvent) goes straight
+to ``dlq.<service>``; any other error is retried with exponential backoff, and
+after the last attempt the message goes to the dead-letter topic too. The
+consumer then moves on. If even the dead-letter publish fails (Kafka down),
+the offsets are not committed and the batch comes back.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ import json
 import logging
 import random
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from faststream import BaseMiddleware
 from faststream.kafka import KafkaMessage
@@ -35,8 +38,10 @@ from ticketflow_schemas.events import Event
 from ticketflow_schemas.topics import dead_letter_topic
 
 from . import inbox
+from .telemetry import continue_trace
 
 if TYPE_CHECKING:
+    from aiokafka import ConsumerRecord
     from faststream.kafka import KafkaBroker
 
     from .database import Database, UnitOfWork
@@ -61,13 +66,31 @@ PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
     UnicodeDecodeError,
 )
 
+EventT = TypeVar("EventT", bound=Event)
+
+
+@dataclass(frozen=True)
+class Delivery(Generic[EventT]):
+    """One consumed event, with its CloudEvents envelope and the trace it travels in."""
+
+    event: EventT
+    envelope: Envelope
+    traceparent: str | None
+
+    def handling(self, name: str) -> AbstractContextManager[Any]:
+        """A span for work on this event, in the trace the event came from."""
+        return continue_trace(self.traceparent, name, **{"messaging.message.id": str(self.envelope.id)})
+
+
 Handler = Callable[[Any, "UnitOfWork"], Awaitable[None]]
+BatchHandler = Callable[[list[Delivery[Any]], "UnitOfWork"], Awaitable[None]]
 
 
 @dataclass(frozen=True)
 class Subscription:
     model: type[Event]
-    handler: Handler
+    handler: Handler | BatchHandler
+    batch: bool = False
 
     @property
     def topic(self) -> str:
@@ -75,7 +98,12 @@ class Subscription:
 
 
 class Subscriptions:
-    """The events a service consumes, declared next to their handlers."""
+    """The events a service consumes, declared next to their handlers.
+
+    ``on`` handlers take one event; ``on_batch`` handlers take every new event of
+    a consumed batch at once, for services that gain from set-based statements.
+    Either way one batch is one transaction.
+    """
 
     def __init__(self) -> None:
         self.items: list[Subscription] = []
@@ -87,54 +115,112 @@ class Subscriptions:
 
         return register
 
+    def on_batch(self, model: type[EventT]) -> Callable[[BatchHandler], BatchHandler]:
+        def register(handler: BatchHandler) -> BatchHandler:
+            self.items.append(Subscription(model, handler, batch=True))
+            return handler
+
+        return register
+
 
 def consumer_group(service: str, topic: str) -> str:
     """One consumer group per service and topic: a rebalance on one topic leaves the others alone."""
     return f"{service}.{topic}"
 
 
+class Consumer:
+    """Applies consumed records of one subscription: a whole batch in one transaction.
+
+    The inbox claim of every event commits with the handler's effect, so a
+    redelivered event (also twice in one batch) is applied once.
+    """
+
+    def __init__(self, database: Database, service: str, subscription: Subscription) -> None:
+        self.database = database
+        self.subscription = subscription
+        self.model = subscription.model
+        self.group = consumer_group(service, subscription.topic)
+        self.span_name = f"{subscription.topic} apply"
+
+    def delivery(self, event: Event, record: ConsumerRecord) -> Delivery[Any]:
+        envelope = Envelope.from_headers(record.headers)
+        if envelope.type != self.model.ce_type:
+            raise PermanentError(f"{self.subscription.topic} carries {self.model.ce_type}, got {envelope.type}")
+        traceparent = next((v.decode() for k, v in record.headers or () if k == "traceparent"), None)
+        return Delivery(event, envelope, traceparent)
+
+    async def apply_batch(self, events: list[Event], records: tuple[ConsumerRecord, ...]) -> None:
+        await self.apply([self.delivery(event, record) for event, record in zip(events, records, strict=True)])
+
+    async def apply_record(self, record: ConsumerRecord) -> None:
+        """One record on its own: how a failed batch is retried, record by record."""
+        await self.apply([self.delivery(self.model.model_validate_json(record.value or b""), record)])
+
+    async def apply(self, deliveries: list[Delivery[Any]]) -> None:
+        async with self.database.unit_of_work() as uow:
+            unclaimed = await inbox.claim_all(uow.session, self.group, [d.envelope for d in deliveries])
+            fresh = []
+            for delivery in deliveries:
+                if delivery.envelope.id in unclaimed:
+                    unclaimed.discard(delivery.envelope.id)
+                    fresh.append(delivery)
+            if self.subscription.batch:
+                if fresh:
+                    await self.subscription.handler(fresh, uow)
+            else:
+                for delivery in fresh:
+                    uow.envelope = delivery.envelope
+                    with delivery.handling(self.span_name):
+                        await self.subscription.handler(delivery.event, uow)
+        HANDLED.labels(self.group).inc(len(fresh))
+        if len(fresh) < len(deliveries):
+            DUPLICATES.labels(self.group).inc(len(deliveries) - len(fresh))
+
+
 def register_subscriptions(
-    broker: KafkaBroker, database: Database, service: str, subscriptions: Subscriptions
+    broker: KafkaBroker, database: Database, service: str, subscriptions: Subscriptions,
+    policy: DeadLetterPolicy, *, batch_size: int,
 ) -> None:
     for subscription in subscriptions.items:
-        _register(broker, database, service, subscription)
+        consumer = Consumer(database, service, subscription)
+        policy.consumers[subscription.topic] = consumer
+        _register(broker, consumer, service, batch_size)
 
 
-def _register(broker: KafkaBroker, database: Database, service: str, subscription: Subscription) -> None:
+def _register(broker: KafkaBroker, consumer: Consumer, service: str, batch_size: int) -> None:
+    subscription = consumer.subscription
     model = subscription.model
-    group = consumer_group(service, subscription.topic)
-    handler = subscription.handler
 
-    async def consume(event: model, message: KafkaMessage) -> None:  # type: ignore[valid-type]
-        envelope = Envelope.from_headers(message.raw_message.headers)
-        if envelope.type != model.ce_type:
-            raise PermanentError(f"{subscription.topic} carries {model.ce_type}, got {envelope.type}")
-        async with database.unit_of_work(envelope) as uow:
-            if not await inbox.claim(uow.session, group, envelope):
-                DUPLICATES.labels(group).inc()
-                return
-            await handler(event, uow)
-        HANDLED.labels(group).inc()
+    async def consume(events: list[model], message: KafkaMessage) -> None:  # type: ignore[valid-type]
+        await consumer.apply_batch(events, message.raw_message)
 
     # Set explicitly: FastStream reads the annotations to validate the body
     # and to document the payload in AsyncAPI.
-    consume.__annotations__ = {"event": model, "message": KafkaMessage, "return": None}
-    consume.__name__ = handler.__name__
-    consume.__doc__ = handler.__doc__
+    consume.__annotations__ = {"events": list[model], "message": KafkaMessage, "return": None}
+    consume.__name__ = subscription.handler.__name__
+    consume.__doc__ = subscription.handler.__doc__
     broker.subscriber(
         subscription.topic,
-        group_id=group,
+        group_id=consumer.group,
         auto_offset_reset="earliest",
-        # Offsets are committed after the handler's transaction; errors it
-        # cannot absorb (dead-letter publish failing) rewind to the message.
+        # Whatever has arrived, up to batch_size, is applied in one transaction:
+        # one commit and one offset commit per batch, not per event.
+        batch=True,
+        max_records=batch_size,
+        # Offsets are committed after the batch's transaction; errors it
+        # cannot absorb (dead-letter publish failing) rewind to the batch.
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title=f"{service}:{subscription.topic}",
-        description=handler.__doc__,
+        description=subscription.handler.__doc__,
     )(consume)
 
 
 class DeadLetterPolicy:
-    """Broker middleware factory: retries, then parks the message on ``dlq.<service>``."""
+    """Broker middleware factory: retries, then parks the message on ``dlq.<service>``.
+
+    A failed batch is applied again record by record, each with its own retries,
+    so one bad message costs its neighbours nothing but a second transaction.
+    """
 
     def __init__(self, service: str, *, max_attempts: int, backoff: float, backoff_max: float) -> None:
         self.service = service
@@ -143,6 +229,7 @@ class DeadLetterPolicy:
         self.backoff = backoff
         self.backoff_max = backoff_max
         self.broker: KafkaBroker | None = None
+        self.consumers: dict[str, Consumer] = {}
 
     def __call__(self, msg: Any, /, *, context: Any) -> BaseMiddleware:
         return _DeadLetterScope(msg, context=context, policy=self)
@@ -151,8 +238,27 @@ class DeadLetterPolicy:
         base = min(self.backoff * 2 ** (attempt - 1), self.backoff_max)
         return base * random.uniform(0.8, 1.2)
 
-    async def dead_letter(self, msg: KafkaMessage, error: BaseException, reason: str, attempts: int) -> None:
-        record = msg.raw_message
+    async def run(self, record: ConsumerRecord, attempt_once: Callable[[], Awaitable[Any]]) -> Any:
+        """Attempt until success, a permanent error or the last attempt; then dead-letter the record."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                return await attempt_once()
+            except asyncio.CancelledError:
+                raise
+            except PERMANENT_ERRORS as error:
+                await self.dead_letter(record, error, "invalid", attempt)
+                return None
+            except Exception as error:
+                if attempt >= self.max_attempts:
+                    await self.dead_letter(record, error, "exhausted", attempt)
+                    return None
+                RETRIES.labels(self.service).inc()
+                log.warning("handler failed, retrying", extra={"attempt": attempt, "error": repr(error)})
+                await asyncio.sleep(self.delay(attempt))
+
+    async def dead_letter(self, record: ConsumerRecord, error: BaseException, reason: str, attempts: int) -> None:
         headers = {name: value.decode("utf-8", errors="replace") for name, value in (record.headers or ())}
         headers.update(
             {
@@ -182,20 +288,16 @@ class _DeadLetterScope(BaseMiddleware):
         self.policy = policy
 
     async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: KafkaMessage) -> Any:
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return await call_next(msg)
-            except asyncio.CancelledError:
-                raise
-            except PERMANENT_ERRORS as error:
-                await self.policy.dead_letter(msg, error, "invalid", attempt)
-                return None
-            except Exception as error:
-                if attempt >= self.policy.max_attempts:
-                    await self.policy.dead_letter(msg, error, "exhausted", attempt)
-                    return None
-                RETRIES.labels(self.policy.service).inc()
-                log.warning("handler failed, retrying", extra={"attempt": attempt, "error": repr(error)})
-                await asyncio.sleep(self.policy.delay(attempt))
+        if not isinstance(msg.raw_message, tuple | list):  # a single record, not a batch
+            return await self.policy.run(msg.raw_message, lambda: call_next(msg))
+        try:
+            return await call_next(msg)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.warning("batch failed, applying its records one by one",
+                        extra={"records": len(msg.raw_message), "error": repr(error)})
+        for record in msg.raw_message:
+            consumer = self.policy.consumers[record.topic]
+            await self.policy.run(record, lambda record=record: consumer.apply_record(record))
+        return None

@@ -44,7 +44,9 @@ class Database:
     async def unit_of_work(self, envelope: Envelope | None = None) -> AsyncIterator[UnitOfWork]:
         """Commits when the block ends normally, rolls back when it raises."""
         async with self.sessions() as session, session.begin():
-            yield UnitOfWork(session=session, outbox=Outbox(session, self.service), envelope=envelope)
+            uow = UnitOfWork(session=session, outbox=Outbox(session, self.service), envelope=envelope)
+            yield uow
+            await uow.outbox.flush()
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -2,29 +2,37 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketflow_schemas.envelope import Envelope
 
+_CLAIM = text(
+    "INSERT INTO inbox (consumer, event_id, event_type, subject) "
+    "SELECT :consumer, event_id, event_type, subject "
+    "FROM unnest(CAST(:ids AS uuid[]), CAST(:types AS text[]), CAST(:subjects AS text[])) "
+    "AS claimed (event_id, event_type, subject) "
+    "ON CONFLICT DO NOTHING RETURNING event_id"
+)
 
-async def claim(session: AsyncSession, consumer: str, envelope: Envelope) -> bool:
-    """Record the event as applied by ``consumer``; False when it already was.
 
-    Runs in the handler's transaction: if the handler fails, the claim rolls
-    back with it and the redelivery is processed again.
+async def claim_all(session: AsyncSession, consumer: str, envelopes: list[Envelope]) -> set[uuid.UUID]:
+    """Record a batch of events as applied by ``consumer``; returns the ids that were not yet.
+
+    Runs in the handlers' transaction: if they fail, the claims roll back with
+    them and the redelivery is processed again.
     """
+    if not envelopes:
+        return set()
     result = await session.execute(
-        text(
-            "INSERT INTO inbox (consumer, event_id, event_type, subject) "
-            "VALUES (:consumer, :event_id, :event_type, :subject) "
-            "ON CONFLICT DO NOTHING RETURNING event_id"
-        ),
+        _CLAIM,
         {
             "consumer": consumer,
-            "event_id": envelope.id,
-            "event_type": envelope.type,
-            "subject": envelope.subject,
+            "ids": [envelope.id for envelope in envelopes],
+            "types": [envelope.type for envelope in envelopes],
+            "subjects": [envelope.subject for envelope in envelopes],
         },
     )
-    return result.first() is not None
+    return set(result.scalars())

@@ -13,13 +13,16 @@ import asyncio
 import json
 import time
 import zlib
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from opentelemetry import context as otel_context
+from aiokafka import AIOKafkaProducer
+from opentelemetry import trace
 from opentelemetry.propagate import extract, inject
+from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Gauge
-from sqlalchemy import MetaData, delete, func, select, text, update
+from sqlalchemy import MetaData, Text, cast, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketflow_schemas.envelope import Envelope
@@ -29,9 +32,9 @@ from .tables import outbox_table
 from .worker import DrainingWorker
 
 if TYPE_CHECKING:
-    from faststream.kafka import KafkaBroker
-
     from .database import Database
+
+_TRACER = trace.get_tracer("ticketflow.outbox")
 
 OUTBOX_PENDING = Gauge("ticketflow_outbox_pending", "Outbox events not yet published", ["service"])
 OUTBOX_PUBLISHED = Counter("ticketflow_outbox_published_total", "Outbox events published", ["service", "topic"])
@@ -42,46 +45,81 @@ OUTBOX_FAILURES = Counter("ticketflow_outbox_publish_failures_total", "Outbox pu
 OUTBOX = outbox_table(MetaData())
 
 
-_INSERT_SQL = (
-    "INSERT INTO outbox (event_id, topic, key, headers, payload, created_at) "
-    "VALUES (:event_id, :topic, :key, CAST(:headers AS jsonb), CAST(:payload AS jsonb), :created_at)"
+# Rows go in as arrays, in order: one statement for any number of events, and
+# the notification in the same round trip.
+_INSERT_AND_NOTIFY = text(
+    "WITH added AS ("
+    " INSERT INTO outbox (event_id, topic, key, headers, payload, created_at)"
+    " SELECT event_id, topic, key, CAST(headers AS jsonb), CAST(payload AS jsonb), created_at"
+    " FROM unnest(CAST(:event_ids AS uuid[]), CAST(:topics AS text[]), CAST(:keys AS text[]),"
+    "             CAST(:headers AS text[]), CAST(:payloads AS text[]), CAST(:created AS timestamptz[]))"
+    " WITH ORDINALITY AS staged (event_id, topic, key, headers, payload, created_at, position)"
+    " ORDER BY position"
+    " RETURNING 1)"
+    " SELECT pg_notify(:channel, '') WHERE EXISTS (SELECT FROM added)"
 )
-_INSERT = text(_INSERT_SQL)
-# Insert and notify in one round trip.
-_INSERT_AND_NOTIFY = text(f"WITH added AS ({_INSERT_SQL} RETURNING id) SELECT pg_notify(:channel, '') FROM added")
 
 
 def notify_channel(service: str) -> str:
     return f"outbox_{service}"
 
 
+@dataclass(frozen=True)
+class _Staged:
+    envelope: Envelope
+    topic: str
+    key: str
+    headers: str
+    payload: str
+
+
 class Outbox:
-    """Writes events into the outbox, in the session's current transaction."""
+    """Writes events into the outbox, in the session's current transaction.
+
+    ``add`` writes at once. ``stage`` only prepares the row, with the trace
+    context current at that moment, and ``flush`` writes everything staged in
+    one statement: for handlers that emit many events. The unit of work flushes
+    what is left before it commits.
+    """
 
     def __init__(self, session: AsyncSession, service: str) -> None:
         self.session = session
         self.service = service
-        self._notified = False
+        self._staged: list[_Staged] = []
 
     async def add(self, event: Event) -> Envelope:
+        envelope = self.stage(event)
+        await self.flush()
+        return envelope
+
+    def stage(self, event: Event) -> Envelope:
         key = event.kafka_key()
         envelope = Envelope.for_service(self.service, type=event.ce_type, subject=key)
         headers = envelope.to_headers()
         # The current trace context travels with the event, so the relay can
         # publish it as part of the trace that caused it.
         inject(headers)
-        values = {
-            "event_id": envelope.id, "topic": event.topic, "key": key, "headers": json.dumps(headers),
-            "payload": event.model_dump_json(), "created_at": envelope.time,
-        }
-        if self._notified:
-            await self.session.execute(_INSERT, values)
-        else:
-            # The notification is delivered at commit only, so the relay never
-            # wakes for a rolled-back event; one per transaction is enough.
-            await self.session.execute(_INSERT_AND_NOTIFY, {**values, "channel": notify_channel(self.service)})
-            self._notified = True
+        self._staged.append(_Staged(envelope, event.topic, key, json.dumps(headers), event.model_dump_json()))
         return envelope
+
+    async def flush(self) -> None:
+        if not self._staged:
+            return
+        staged, self._staged = self._staged, []
+        # The notification is delivered at commit only, so the relay never
+        # wakes for a rolled-back event.
+        await self.session.execute(
+            _INSERT_AND_NOTIFY,
+            {
+                "event_ids": [row.envelope.id for row in staged],
+                "topics": [row.topic for row in staged],
+                "keys": [row.key for row in staged],
+                "headers": [row.headers for row in staged],
+                "payloads": [row.payload for row in staged],
+                "created": [row.envelope.time for row in staged],
+                "channel": notify_channel(self.service),
+            },
+        )
 
 
 class OutboxRelay(DrainingWorker):
@@ -90,7 +128,8 @@ class OutboxRelay(DrainingWorker):
         *,
         service: str,
         database: Database,
-        broker: KafkaBroker,
+        bootstrap_servers: str,
+        request_timeout_ms: int = 30_000,
         batch_size: int = 500,
         poll_seconds: float = 1.0,
         publish_timeout: float = 30.0,
@@ -100,7 +139,9 @@ class OutboxRelay(DrainingWorker):
                          poll_seconds=poll_seconds)
         self.name = f"outbox-relay-{service}"
         self.service = service
-        self.broker = broker
+        self.bootstrap_servers = bootstrap_servers
+        self.request_timeout_ms = request_timeout_ms
+        self.producer: AIOKafkaProducer | None = None
         self.publish_timeout = publish_timeout
         self.table = OUTBOX
         self.retention = retention
@@ -109,6 +150,32 @@ class OutboxRelay(DrainingWorker):
 
     def failed(self, error: Exception) -> None:
         OUTBOX_FAILURES.labels(self.service).inc()
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self.producer is not None:
+            await self.producer.stop()
+            self.producer = None
+
+    async def _connected_producer(self) -> AIOKafkaProducer:
+        """The relay's own producer, connected on first use and after Kafka was unreachable at start."""
+        if self.producer is None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap_servers,
+                client_id=f"ticketflow-{self.service}-relay",
+                # Never lose an acknowledged event: all in-sync replicas, no duplicates on retry.
+                acks="all",
+                enable_idempotence=True,
+                request_timeout_ms=self.request_timeout_ms,
+                linger_ms=2,
+            )
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self.producer = producer
+        return self.producer
 
     # -- publishing
 
@@ -120,7 +187,8 @@ class OutboxRelay(DrainingWorker):
                 return 0  # another replica is relaying
             rows = (
                 await session.execute(
-                    select(t.c.id, t.c.topic, t.c.key, t.c.headers, t.c.payload)
+                    # The payload goes out as stored: no JSON decode and re-encode on the way.
+                    select(t.c.id, t.c.topic, t.c.key, t.c.headers, cast(t.c.payload, Text).label("payload"))
                     .where(t.c.published_at.is_(None))
                     .order_by(t.c.id)
                     .limit(self.batch_size)
@@ -130,7 +198,8 @@ class OutboxRelay(DrainingWorker):
                 OUTBOX_PENDING.labels(self.service).set(0)
                 await self._purge_published(session)
                 return 0
-            pending = [await self._send(row) for row in rows]
+            producer = await self._connected_producer()
+            pending = [await self._send(producer, row) for row in rows]
             # The producer fails a send only once it has expired (request timeout),
             # so a retry of the batch never races an earlier send still in flight.
             await asyncio.wait_for(asyncio.gather(*pending), timeout=self.publish_timeout)
@@ -151,16 +220,18 @@ class OutboxRelay(DrainingWorker):
         cutoff = datetime.now(UTC) - self.retention
         await session.execute(delete(self.table).where(self.table.c.published_at < cutoff))
 
-    async def _send(self, row) -> asyncio.Future:
+    async def _send(self, producer: AIOKafkaProducer, row) -> asyncio.Future:
+        """Queue one event; its span continues the trace that caused the event."""
         headers = dict(row.headers)
-        token = otel_context.attach(extract(headers))
-        try:
-            return await self.broker.publish(
-                json.dumps(row.payload, separators=(",", ":")).encode(),
-                topic=row.topic,
+        with _TRACER.start_as_current_span(
+            f"{row.topic} publish", context=extract(headers), kind=SpanKind.PRODUCER,
+            attributes={"messaging.system": "kafka", "messaging.destination.name": row.topic,
+                        "messaging.message.id": headers.get("ce_id", "")},
+        ):
+            inject(headers)  # consumers continue from this span
+            return await producer.send(
+                row.topic,
+                row.payload.encode(),
                 key=row.key.encode(),
-                headers=headers,
-                no_confirm=True,
+                headers=[(name, value.encode()) for name, value in headers.items()],
             )
-        finally:
-            otel_context.detach(token)

@@ -105,7 +105,8 @@ class Service:
         )
         self.dead_letters.broker = self.broker
         if subscriptions is not None:
-            register_subscriptions(self.broker, self.database, name, subscriptions)
+            register_subscriptions(self.broker, self.database, name, subscriptions, self.dead_letters,
+                                   batch_size=settings.consumer_batch_size)
         for model in publishes:
             # Publishing goes through the outbox relay; these declarations document it.
             self.broker.publisher(model.topic, title=f"{name}:{model.topic}", schema=model,
@@ -114,7 +115,8 @@ class Service:
         self.relay = OutboxRelay(
             service=name,
             database=self.database,
-            broker=self.broker,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            request_timeout_ms=settings.kafka_request_timeout_ms,
             batch_size=settings.outbox_batch_size,
             poll_seconds=settings.outbox_poll_seconds,
             publish_timeout=settings.kafka_request_timeout_ms / 1000 + 10,

@@ -29,6 +29,7 @@ class ServiceSettings(BaseSettings):
     run_migrations: bool = Field(default=True, description="apply Alembic migrations at startup")
 
     # Consumers: bounded retries with exponential backoff, then the dead-letter topic.
+    consumer_batch_size: int = Field(default=200, ge=1, description="most records applied in one transaction")
     handler_max_attempts: int = Field(default=5, ge=1)
     handler_retry_backoff_seconds: float = Field(default=0.2, gt=0)
     handler_retry_backoff_max_seconds: float = Field(default=5.0, gt=0)
