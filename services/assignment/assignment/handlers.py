@@ -1,6 +1,6 @@
 """Kafka handlers of the assignment service."""
 
-from ticketflow_runtime import Subscriptions, UnitOfWork
+from ticketflow_runtime import Delivery, Subscriptions, UnitOfWork
 from ticketflow_schemas.events import TicketCheckedIn, TicketIssued, TicketReissued, TicketVoided
 
 from . import usecases
@@ -8,10 +8,10 @@ from . import usecases
 subscriptions = Subscriptions()
 
 
-@subscriptions.on(TicketIssued)
-async def record_issued_ticket(event: TicketIssued, uow: UnitOfWork) -> None:
-    """Makes a newly issued ticket assignable."""
-    await usecases.record_issued_ticket(uow, event)
+@subscriptions.on_batch(TicketIssued)
+async def record_issued_tickets(issued: list[Delivery[TicketIssued]], uow: UnitOfWork) -> None:
+    """Makes newly issued tickets assignable."""
+    await usecases.record_issued_tickets(uow, issued)
 
 
 @subscriptions.on(TicketVoided)

@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketflow_runtime import ApiError, Conflict, NotFound, UnitOfWork, Unprocessable
+from ticketflow_runtime import ApiError, Conflict, Delivery, NotFound, UnitOfWork, Unprocessable
 from ticketflow_runtime.telemetry import continue_trace, current_traceparent
 from ticketflow_schemas import events as contracts
 
@@ -30,26 +30,31 @@ def now() -> datetime:
 # -- the projection of tickets
 
 
-async def record_issued_ticket(uow: UnitOfWork, event: contracts.TicketIssued) -> None:
+async def record_issued_tickets(uow: UnitOfWork, issued: list[Delivery[contracts.TicketIssued]]) -> None:
+    """Make newly issued tickets assignable: one statement per table for the whole batch."""
     session = uow.session
+    latest_per_event = {d.event.event_id: d.event for d in issued}
+    upsert_events = insert(events)
     await session.execute(
-        insert(events).values(id=event.event_id, name=event.event_name, starts_at=event.event_starts_at,
-                              venue=event.event_venue)
-        .on_conflict_do_update(index_elements=[events.c.id], set_={
-            "name": func.coalesce(event.event_name, events.c.name),
-            "starts_at": func.coalesce(event.event_starts_at, events.c.starts_at),
-            "venue": func.coalesce(event.event_venue, events.c.venue)})
+        upsert_events.on_conflict_do_update(index_elements=[events.c.id], set_={
+            "name": func.coalesce(upsert_events.excluded.name, events.c.name),
+            "starts_at": func.coalesce(upsert_events.excluded.starts_at, events.c.starts_at),
+            "venue": func.coalesce(upsert_events.excluded.venue, events.c.venue)}),
+        [{"id": e.event_id, "name": e.event_name, "starts_at": e.event_starts_at, "venue": e.event_venue}
+         for e in latest_per_event.values()],
     )
+    ticket_ids = [d.event.ticket_id for d in issued]
+    # A void that came first (another topic) applies as the ticket arrives.
+    voided_early = set((await session.scalars(
+        select(early_voids.c.ticket_id).where(early_voids.c.ticket_id.in_(ticket_ids)))).all())
+    updated = now()
     await session.execute(
-        insert(tickets)
-        .values(
-            id=event.ticket_id, number=event.ticket_number, order_id=event.order_id, event_id=event.event_id,
-            ticket_type_name=event.ticket_type_name, buyer_email=str(event.buyer_email),
-            qr_payload=event.qr_payload, secret_version=event.secret_version,
-            traceparent=current_traceparent(), issued_at=event.issued_at, updated_at=now(),
-            voided=select(early_voids.c.ticket_id).where(early_voids.c.ticket_id == event.ticket_id).exists(),
-        )
-        .on_conflict_do_nothing()
+        insert(tickets).on_conflict_do_nothing(),
+        [{"id": e.ticket_id, "number": e.ticket_number, "order_id": e.order_id, "event_id": e.event_id,
+          "ticket_type_name": e.ticket_type_name, "buyer_email": str(e.buyer_email), "qr_payload": e.qr_payload,
+          "secret_version": e.secret_version, "traceparent": d.traceparent, "issued_at": e.issued_at,
+          "updated_at": updated, "voided": e.ticket_id in voided_early}
+         for d in issued for e in [d.event]],
     )
 
 

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-
 from ticketflow_schemas import qr
 
 
@@ -29,14 +26,6 @@ MESSAGES = {
     ScanResult.OTHER_EVENT: "This ticket is for another event.",
     ScanResult.INVALID_SIGNATURE: "Not a valid ticket code: the signature does not match.",
 }
-
-
-def signature_valid(body: qr.QrBody, signature: bytes, public_key: bytes) -> bool:
-    try:
-        Ed25519PublicKey.from_public_bytes(public_key).verify(signature, body.signing_input())
-    except (InvalidSignature, ValueError):
-        return False
-    return True
 
 
 def ticket_state_result(*, voided: bool, current_secret_version: int, scanned_secret_version: int) -> ScanResult | None:

@@ -1,6 +1,6 @@
 """Kafka handlers of the checkin service: its own projection of valid tickets."""
 
-from ticketflow_runtime import Subscriptions, UnitOfWork
+from ticketflow_runtime import Delivery, Subscriptions, UnitOfWork
 from ticketflow_schemas.events import TicketAssigned, TicketIssued, TicketReissued, TicketVoided
 
 from . import usecases
@@ -8,10 +8,10 @@ from . import usecases
 subscriptions = Subscriptions()
 
 
-@subscriptions.on(TicketIssued)
-async def record_issued_ticket(event: TicketIssued, uow: UnitOfWork) -> None:
-    """Learns the ticket, its secret version and the event's public key."""
-    await usecases.record_issued_ticket(uow, event)
+@subscriptions.on_batch(TicketIssued)
+async def record_issued_tickets(issued: list[Delivery[TicketIssued]], uow: UnitOfWork) -> None:
+    """Learns the tickets, their secret versions and the events' public keys."""
+    await usecases.record_issued_tickets(uow, issued)
 
 
 @subscriptions.on(TicketAssigned)

@@ -11,12 +11,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketflow_runtime import NotFound, UnitOfWork
+from ticketflow_runtime import Delivery, NotFound, UnitOfWork
 from ticketflow_runtime.telemetry import continue_trace, current_traceparent
 from ticketflow_schemas import events as contracts
 from ticketflow_schemas import qr
 
-from .domain import MESSAGES, ScanResult, signature_valid, ticket_state_result
+from .domain import MESSAGES, ScanResult, ticket_state_result
 from .store.tables import check_in_lists, check_ins, scans, signing_keys, tickets
 
 DEFAULT_LIST_NAME = "Main entrance"
@@ -25,14 +25,31 @@ DEFAULT_LIST_NAME = "Main entrance"
 # -- projection
 
 
-async def record_issued_ticket(uow: UnitOfWork, event: contracts.TicketIssued) -> None:
+async def record_issued_tickets(uow: UnitOfWork, issued: list[Delivery[contracts.TicketIssued]]) -> None:
+    """Learn a batch of issued tickets, their events' public keys and default lists: a statement per table."""
     session = uow.session
-    await _record_key(session, event)
-    await _upsert_ticket(session, event, holder=None)
+    per_key = {d.event.signing_key.key_id: d.event for d in issued}
+    await session.execute(insert(signing_keys).on_conflict_do_nothing(), [
+        {"key_id": qr.key_id_from_text(e.signing_key.key_id), "event_id": e.event_id,
+         "public_key": _decode_key(e.signing_key.public_key)} for e in per_key.values()])
+    upsert = insert(tickets)
+    updated = datetime.now(UTC)
+    # ticket.assigned may have come first (another topic) and created the row: keep its holder.
+    await session.execute(
+        upsert.on_conflict_do_update(index_elements=[tickets.c.id], set_={
+            "secret_version": func.greatest(tickets.c.secret_version, upsert.excluded.secret_version),
+            **{column: upsert.excluded[column]
+               for column in ("number", "order_id", "event_id", "ticket_type_name", "traceparent", "updated_at")},
+        }),
+        [{"id": e.ticket_id, "number": e.ticket_number, "order_id": e.order_id, "event_id": e.event_id,
+          "ticket_type_name": e.ticket_type_name, "secret_version": e.secret_version, "traceparent": d.traceparent,
+          "updated_at": updated} for d in issued for e in [d.event]],
+    )
     await session.execute(
         insert(check_in_lists)
-        .values(id=uuid.uuid4(), event_id=event.event_id, name=DEFAULT_LIST_NAME, is_default=True)
-        .on_conflict_do_nothing(index_elements=[check_in_lists.c.event_id], index_where=check_in_lists.c.is_default)
+        .on_conflict_do_nothing(index_elements=[check_in_lists.c.event_id], index_where=check_in_lists.c.is_default),
+        [{"id": uuid.uuid4(), "event_id": event_id, "name": DEFAULT_LIST_NAME, "is_default": True}
+         for event_id in sorted({d.event.event_id for d in issued})],
     )
 
 
@@ -148,7 +165,7 @@ async def _decide(uow: UnitOfWork, *, payload: str, list_id: uuid.UUID | None, g
     key = (await session.execute(select(signing_keys).where(signing_keys.c.key_id == body.key_id))).first()
     if key is None:
         return _refuse(ScanResult.UNKNOWN_TICKET if ticket is None else ScanResult.INVALID_SIGNATURE), None
-    if not signature_valid(body, signature, key.public_key):
+    if not qr.signature_valid(body, signature, key.public_key):
         return _refuse(ScanResult.INVALID_SIGNATURE), None
     if ticket is None:
         return _refuse(ScanResult.UNKNOWN_TICKET), body.ticket_id

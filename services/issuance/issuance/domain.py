@@ -6,6 +6,7 @@ import base64
 import secrets
 import uuid
 from dataclasses import dataclass
+from functools import cached_property
 from enum import StrEnum
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -24,7 +25,8 @@ class TicketStatus(StrEnum):
 
 def new_ticket_number() -> str:
     """A short human-readable ticket number, e.g. ``TF-7K3M-9QXD`` (40 random bits)."""
-    chars = "".join(secrets.choice(_TICKET_ALPHABET) for _ in range(8))
+    bits = int.from_bytes(secrets.token_bytes(5))
+    chars = "".join(_TICKET_ALPHABET[(bits >> shift) & 31] for shift in range(35, -1, -5))
     return f"TF-{chars[:4]}-{chars[4:]}"
 
 
@@ -50,8 +52,11 @@ class SigningKeyPair:
     def sign_ticket(self, ticket_id: uuid.UUID, secret_version: int) -> str:
         """The ticket's QR payload for this secret version."""
         body = qr.QrBody(ticket_id=ticket_id, secret_version=secret_version, key_id=self.key_id)
-        signature = Ed25519PrivateKey.from_private_bytes(self.private_key).sign(body.signing_input())
-        return qr.encode(body, signature)
+        return qr.encode(body, self._signer.sign(body.signing_input()))
+
+    @cached_property
+    def _signer(self) -> Ed25519PrivateKey:
+        return Ed25519PrivateKey.from_private_bytes(self.private_key)
 
 
 def public_key_text(raw: bytes) -> str:

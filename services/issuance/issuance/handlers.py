@@ -1,6 +1,6 @@
 """Kafka handlers of the issuance service."""
 
-from ticketflow_runtime import Subscriptions, UnitOfWork
+from ticketflow_runtime import Delivery, Subscriptions, UnitOfWork
 from ticketflow_schemas.events import OrderCancelled, OrderSettled, TicketAssigned
 
 from . import usecases
@@ -8,10 +8,10 @@ from . import usecases
 subscriptions = Subscriptions()
 
 
-@subscriptions.on(OrderSettled)
-async def issue_tickets(event: OrderSettled, uow: UnitOfWork) -> None:
-    """Generates the settled order's tickets, each with a signed QR payload."""
-    await usecases.issue_tickets(uow, event)
+@subscriptions.on_batch(OrderSettled)
+async def issue_tickets(settled: list[Delivery[OrderSettled]], uow: UnitOfWork) -> None:
+    """Generates the settled orders' tickets, each with a signed QR payload."""
+    await usecases.issue_tickets(uow, settled)
 
 
 @subscriptions.on(OrderCancelled)

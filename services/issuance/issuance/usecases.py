@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 import zlib
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from ticketflow_runtime import Conflict, NotFound, UnitOfWork
+from ticketflow_runtime import Conflict, Delivery, NotFound, UnitOfWork
 from ticketflow_schemas import events as contracts
 from ticketflow_schemas import qr
 
@@ -18,62 +19,113 @@ from .domain import SigningKeyPair, TicketStatus, new_ticket_number
 from .store.tables import cancelled_orders, signing_keys, tickets
 
 
-async def issue_tickets(uow: UnitOfWork, order: contracts.OrderSettled) -> int:
-    """Create exactly ``quantity`` tickets per order line; returns how many are new.
+async def issue_tickets(uow: UnitOfWork, settled: list[Delivery[contracts.OrderSettled]]) -> int:
+    """Create exactly ``quantity`` tickets per order line of each settled order; returns how many are new.
 
-    The (order, line, seq) key makes this idempotent beyond the inbox: a second,
-    different order.settled for the same order creates nothing.
+    Set-based, for a whole consumed batch. The (order, line, seq) key makes this
+    idempotent beyond the inbox: a second, different order.settled for the same
+    order creates nothing.
     """
-    await lock_order(uow.session, order.order_id)
-    if await uow.session.scalar(select(cancelled_orders.c.order_id).where(cancelled_orders.c.order_id == order.order_id)):
-        return 0
-    key = await active_signing_key(uow.session, order.event_id)
+    session = uow.session
+    await lock_orders(session, [delivery.event.order_id for delivery in settled])
+    cancelled = set((await session.scalars(select(cancelled_orders.c.order_id).where(
+        cancelled_orders.c.order_id.in_([delivery.event.order_id for delivery in settled])))).all())
+    keys = {event_id: await active_signing_key(session, event_id)
+            for event_id in sorted({delivery.event.event_id for delivery in settled})}
     issued_at = datetime.now(UTC)
-    created = 0
-    for line in order.lines:
-        for seq in range(1, line.quantity + 1):
-            ticket_id = uuid.uuid4()
-            number = await _insert_ticket(uow.session, ticket_id, order, line, seq, key, issued_at)
-            if number is None:
-                continue  # this ticket of the order exists already
-            created += 1
-            await uow.outbox.add(
-                contracts.TicketIssued(
-                    ticket_id=ticket_id, ticket_number=number, order_id=order.order_id, event_id=order.event_id,
-                    line_no=line.line_no, ticket_type_id=line.ticket_type_id, ticket_type_name=line.ticket_type_name,
-                    secret_version=1, qr_payload=key.sign_ticket(ticket_id, 1),
-                    signing_key=contracts.SigningKey(key_id=qr.key_id_text(key.key_id), public_key=key.public_key_text),
-                    buyer_email=order.buyer.email, issued_at=issued_at, event_name=order.event_name,
-                    event_starts_at=order.event_starts_at, event_venue=order.event_venue,
-                )
+    per_order = [
+        (delivery, [_PlannedTicket(delivery, line, seq, uuid.uuid4())
+                    for line in delivery.event.lines for seq in range(1, line.quantity + 1)])
+        for delivery in settled if delivery.event.order_id not in cancelled
+    ]
+    numbers = await _insert_tickets(session, [t for _, planned in per_order for t in planned], keys, issued_at)
+    for delivery, planned in per_order:
+        order, key = delivery.event, keys[delivery.event.event_id]
+        new_tickets = [t for t in planned if t.ticket_id in numbers]
+        if not new_tickets:
+            continue  # its tickets exist already
+        with delivery.handling("issue tickets"):
+            first = new_tickets[0]
+            # Validated once per order; each ticket copies it with what is its own.
+            template = contracts.TicketIssued(
+                ticket_id=first.ticket_id, ticket_number=numbers[first.ticket_id], order_id=order.order_id,
+                event_id=order.event_id, line_no=first.line.line_no, ticket_type_id=first.line.ticket_type_id,
+                ticket_type_name=first.line.ticket_type_name, secret_version=1,
+                qr_payload=key.sign_ticket(first.ticket_id, 1),
+                signing_key=contracts.SigningKey(key_id=qr.key_id_text(key.key_id), public_key=key.public_key_text),
+                buyer_email=order.buyer.email, issued_at=issued_at, event_name=order.event_name,
+                event_starts_at=order.event_starts_at, event_venue=order.event_venue,
             )
-    return created
+            uow.outbox.stage(template)
+            for ticket in new_tickets[1:]:
+                uow.outbox.stage(template.model_copy(update={
+                    "ticket_id": ticket.ticket_id, "ticket_number": numbers[ticket.ticket_id],
+                    "line_no": ticket.line.line_no, "ticket_type_id": ticket.line.ticket_type_id,
+                    "ticket_type_name": ticket.line.ticket_type_name,
+                    "qr_payload": key.sign_ticket(ticket.ticket_id, 1),
+                }))
+    await uow.outbox.flush()
+    return len(numbers)
 
 
-async def _insert_ticket(session: AsyncSession, ticket_id: uuid.UUID, order: contracts.OrderSettled,
-                         line: contracts.OrderLine, seq: int, key: SigningKeyPair, issued_at: datetime) -> str | None:
-    while True:
-        number = new_ticket_number()
-        statement = (
-            insert(tickets)
-            .values(id=ticket_id, number=number, order_id=order.order_id, line_no=line.line_no, seq=seq,
-                    event_id=order.event_id, ticket_type_id=line.ticket_type_id,
-                    ticket_type_name=line.ticket_type_name, buyer_email=str(order.buyer.email),
-                    status=TicketStatus.ISSUED.value, secret_version=1, key_id=key.key_id, issued_at=issued_at)
-            .on_conflict_do_nothing()
-            .returning(tickets.c.number)
-        )
-        inserted = (await session.execute(statement)).scalar_one_or_none()
-        if inserted is not None:
-            return inserted
-        exists = await session.scalar(
-            select(func.count()).select_from(tickets).where(
-                tickets.c.order_id == order.order_id, tickets.c.line_no == line.line_no, tickets.c.seq == seq
-            )
-        )
-        if exists:
-            return None
-        # Otherwise the random number collided with another ticket's: draw again.
+@dataclass(frozen=True)
+class _PlannedTicket:
+    delivery: Delivery[contracts.OrderSettled]
+    line: contracts.OrderLine
+    seq: int
+    ticket_id: uuid.UUID
+
+
+_INSERT_TICKETS = text(
+    "INSERT INTO tickets (id, number, order_id, line_no, seq, event_id, ticket_type_id, ticket_type_name,"
+    " buyer_email, status, secret_version, key_id, issued_at)"
+    " SELECT id, number, order_id, line_no, seq, event_id, ticket_type_id, ticket_type_name, buyer_email,"
+    "        :status, 1, key_id, :issued_at"
+    " FROM unnest(CAST(:ids AS uuid[]), CAST(:numbers AS text[]), CAST(:order_ids AS uuid[]),"
+    "             CAST(:line_nos AS int[]), CAST(:seqs AS int[]), CAST(:event_ids AS uuid[]),"
+    "             CAST(:type_ids AS uuid[]), CAST(:type_names AS text[]), CAST(:emails AS text[]),"
+    "             CAST(:key_ids AS bigint[]))"
+    " AS planned (id, number, order_id, line_no, seq, event_id, ticket_type_id, ticket_type_name, buyer_email, key_id)"
+    " ON CONFLICT DO NOTHING RETURNING id, number"
+)
+_NATURAL_KEYS_TAKEN = text(
+    "SELECT t.order_id, t.line_no, t.seq FROM tickets t"
+    " JOIN unnest(CAST(:order_ids AS uuid[]), CAST(:line_nos AS int[]), CAST(:seqs AS int[]))"
+    " AS wanted (order_id, line_no, seq) USING (order_id, line_no, seq)"
+)
+
+
+async def _insert_tickets(session: AsyncSession, planned: list[_PlannedTicket], keys: dict[uuid.UUID, SigningKeyPair],
+                          issued_at: datetime) -> dict[uuid.UUID, str]:
+    """Insert the planned tickets that do not exist yet; returns the new ones' numbers by id."""
+    numbers: dict[uuid.UUID, str] = {}
+    while planned:
+        rows = (await session.execute(_INSERT_TICKETS, {
+            "ids": [t.ticket_id for t in planned],
+            "numbers": [new_ticket_number() for _ in planned],
+            "order_ids": [t.delivery.event.order_id for t in planned],
+            "line_nos": [t.line.line_no for t in planned],
+            "seqs": [t.seq for t in planned],
+            "event_ids": [t.delivery.event.event_id for t in planned],
+            "type_ids": [t.line.ticket_type_id for t in planned],
+            "type_names": [t.line.ticket_type_name for t in planned],
+            "emails": [str(t.delivery.event.buyer.email) for t in planned],
+            "key_ids": [keys[t.delivery.event.event_id].key_id for t in planned],
+            "status": TicketStatus.ISSUED.value,
+            "issued_at": issued_at,
+        })).all()
+        numbers.update({row.id: row.number for row in rows})
+        missing = [t for t in planned if t.ticket_id not in numbers]
+        if not missing:
+            break
+        taken = set((await session.execute(_NATURAL_KEYS_TAKEN, {
+            "order_ids": [t.delivery.event.order_id for t in missing],
+            "line_nos": [t.line.line_no for t in missing],
+            "seqs": [t.seq for t in missing],
+        })).tuples())
+        # The rest collided on a random ticket number: draw again.
+        planned = [t for t in missing if (t.delivery.event.order_id, t.line.line_no, t.seq) not in taken]
+    return numbers
 
 
 async def active_signing_key(session: AsyncSession, event_id: uuid.UUID) -> SigningKeyPair:
@@ -128,14 +180,20 @@ async def retire_key(uow: UnitOfWork, event_id: uuid.UUID, key_id: int) -> int:
     return len(signed)
 
 
-async def lock_order(session: AsyncSession, order_id: uuid.UUID) -> None:
-    """Serialize the handlers of one order (settled and cancelled come on different topics)."""
-    await session.execute(select(func.pg_advisory_xact_lock(zlib.crc32(b"order:" + order_id.bytes))))
+async def lock_orders(session: AsyncSession, order_ids: list[uuid.UUID]) -> None:
+    """Serialize the handlers of an order (settled and cancelled come on different topics).
+
+    Taken in one order, so two batches locking overlapping orders cannot deadlock.
+    """
+    await session.execute(_LOCK_ORDERS, {"keys": sorted({zlib.crc32(b"order:" + o.bytes) for o in order_ids})})
+
+
+_LOCK_ORDERS = text("SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) WITH ORDINALITY AS l (k, n) ORDER BY n")
 
 
 async def void_order_tickets(uow: UnitOfWork, order: contracts.OrderCancelled) -> int:
     """Void every ticket of a cancelled order, once each; remember the cancellation."""
-    await lock_order(uow.session, order.order_id)
+    await lock_orders(uow.session, [order.order_id])
     await uow.session.execute(
         insert(cancelled_orders).values(order_id=order.order_id, reason=order.reason[:500],
                                         cancelled_at=order.cancelled_at).on_conflict_do_nothing()

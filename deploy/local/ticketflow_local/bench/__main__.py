@@ -6,9 +6,15 @@ import subprocess
 import sys
 
 from .. import infra
-from ..stack import ServiceStack
+from ..stack import SERVICES, ServiceStack
 
-BENCHMARKS = ["ticketflow_local.bench.orders", "ticketflow_local.bench.issuance"]
+# Each benchmark with the services it runs beside; issuance is measured once with
+# the pipeline consuming its events, then alone (its own target).
+BENCHMARKS = [
+    (["ticketflow_local.bench.orders"], SERVICES),
+    (["ticketflow_local.bench.issuance", "--downstream", "running"], SERVICES),
+    (["ticketflow_local.bench.issuance", "--downstream", "stopped"], ("issuance",)),
+]
 
 
 def main() -> int:
@@ -16,9 +22,12 @@ def main() -> int:
     stack = ServiceStack(extra_env={"PUBLIC_RATE_LIMIT": "1000000/minute", "LOG_LEVEL": "WARNING"})
     code = 0
     try:
-        stack.start()
-        for module in BENCHMARKS:
-            code |= subprocess.call([sys.executable, "-m", module])
+        for command, services in BENCHMARKS:
+            if surplus := tuple(name for name in stack.processes if name not in services):
+                stack.stop(surplus)
+            if missing := tuple(name for name in services if name not in stack.processes):
+                stack.start(missing)
+            code |= subprocess.call([sys.executable, "-m", *command])
     finally:
         stack.stop()
         infra.down(started)

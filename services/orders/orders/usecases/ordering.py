@@ -8,6 +8,7 @@ orders can never oversell, and a cancelled order gives its tickets back.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -327,9 +328,15 @@ async def record_payment(session: AsyncSession, order, *, kind: str, provider: s
 # -- read model of issued tickets
 
 
-async def count_ticket(uow: UnitOfWork, order_id: uuid.UUID, *, voided: bool = False) -> None:
-    column = orders.c.voided_count if voided else orders.c.issued_count
-    await uow.session.execute(update(orders).where(orders.c.id == order_id).values({column: column + 1}))
+async def count_tickets(uow: UnitOfWork, order_ids: list[uuid.UUID], *, voided: bool = False) -> None:
+    """Add a batch of issued (or voided) tickets to their orders' counts, one statement for all orders."""
+    counts = Counter(order_ids)
+    column = "voided_count" if voided else "issued_count"
+    await uow.session.execute(
+        text(f"UPDATE orders SET {column} = {column} + counted.n"
+             " FROM unnest(CAST(:ids AS uuid[]), CAST(:ns AS int[])) AS counted (id, n) WHERE orders.id = counted.id"),
+        {"ids": list(counts), "ns": list(counts.values())},
+    )
 
 
 # -- contract helpers
