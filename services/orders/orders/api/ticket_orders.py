@@ -7,7 +7,7 @@ from datetime import date, datetime
 
 from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, Field
-from sqlalchemy import JSON, func, literal_column, select, text, type_coerce
+from sqlalchemy import JSON, bindparam, func, literal_column, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import aggregate_order_by
 
 from ticketflow_runtime import ApiError, Conflict, NotFound, ServiceDep
@@ -215,19 +215,23 @@ def _rows_as_json(table, *order_by):
         .scalar_subquery(), JSON)
 
 
+# Built once: SQLAlchemy memoizes a statement's cache key, so each request skips
+# traversing this statement to find its compiled form.
+ORDER_VIEW = select(
+    orders,
+    _rows_as_json(order_lines, order_lines.c.line_no).label("lines_json"),
+    _rows_as_json(order_transitions, order_transitions.c.id).label("transitions_json"),
+    _rows_as_json(payments, payments.c.id).label("payments_json"),
+    invoices.c.number.label("invoice_number"), invoices.c.issued_on, invoices.c.due_on,
+    invoices.c.payment_reference, invoices.c.paid_at, invoices.c.paid_reference,
+).outerjoin(invoices, invoices.c.order_id == orders.c.id).where(orders.c.id == bindparam("order_id"))
+
+
 async def order_view(session, order_id: uuid.UUID) -> OrderView:
     """The order page in one round trip: the order with its lines, transitions, payments and invoice.
 
     Called inside a unit of work, it shows the order as that transaction leaves it."""
-    statement = select(
-        orders,
-        _rows_as_json(order_lines, order_lines.c.line_no).label("lines_json"),
-        _rows_as_json(order_transitions, order_transitions.c.id).label("transitions_json"),
-        _rows_as_json(payments, payments.c.id).label("payments_json"),
-        invoices.c.number.label("invoice_number"), invoices.c.issued_on, invoices.c.due_on,
-        invoices.c.payment_reference, invoices.c.paid_at, invoices.c.paid_reference,
-    ).outerjoin(invoices, invoices.c.order_id == orders.c.id).where(orders.c.id == order_id)
-    order = (await session.execute(statement)).first()
+    order = (await session.execute(ORDER_VIEW, {"order_id": order_id})).first()
     if order is None:
         raise NotFound("order_not_found", f"No order {order_id}.")
     return OrderView(

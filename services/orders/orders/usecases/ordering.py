@@ -12,7 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketflow_runtime import Conflict, NotFound, UnitOfWork, Unprocessable
@@ -60,14 +60,7 @@ async def place_order(uow: UnitOfWork, spec: OrderSpec, *, actor: str, card_hold
                             "Orders on the event page are paid by card or invoice.")
     session = uow.session
     # The event, its ticket types and the next order number, in one round trip.
-    rows = (await session.execute(
-        select(events, ticket_types.c.id.label("type_id"), ticket_types.c.name.label("type_name"),
-               ticket_types.c.net_price, ticket_types.c.quota,
-               select(order_number_seq.next_value()).scalar_subquery().label("next_number"))
-        .outerjoin(ticket_types, ticket_types.c.event_id == events.c.id)
-        .where(events.c.id == spec.event_id)
-        .order_by(ticket_types.c.position)
-    )).all()
+    rows = (await session.execute(EVENT_FOR_ORDER, {"event_id": spec.event_id})).all()
     if not rows:
         raise NotFound("event_not_found", f"No event {spec.event_id}.")
     event = rows[0]
@@ -126,6 +119,17 @@ async def place_order(uow: UnitOfWork, spec: OrderSpec, *, actor: str, card_hold
     await _hold(session, event, _per_type((t.id, q) for _, t, q, _, _ in lines),
                 {t.id: t for _, t, _, _, _ in lines}, quantity)
     return order_id
+
+
+# Built once, so its cache key is memoized rather than computed per order.
+EVENT_FOR_ORDER = (
+    select(events, ticket_types.c.id.label("type_id"), ticket_types.c.name.label("type_name"),
+           ticket_types.c.net_price, ticket_types.c.quota,
+           select(order_number_seq.next_value()).scalar_subquery().label("next_number"))
+    .outerjoin(ticket_types, ticket_types.c.event_id == events.c.id)
+    .where(events.c.id == bindparam("event_id"))
+    .order_by(ticket_types.c.position)
+)
 
 
 @dataclass(frozen=True)
