@@ -8,31 +8,24 @@ print at home on A4, and a page of the paper's size prints at 100 % (an A6 page
 gets scaled by "fit to page", and its QR code with it). The QR code is drawn as
 vector squares, 50 mm across without its quiet zone, sharp at any resolution.
 Text is DejaVu Sans so "Åsa Öberg" or "Łukasz" come out as written; without it,
-Helvetica (Latin-1 only) with a warning, as `orders.invoice_pdf` does.
+Helvetica (Latin-1 only) with a warning (both, and the QR drawing, from
+`ticketflow_runtime.documents`).
 """
 
 from __future__ import annotations
 
 import io
-import logging
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
-from itertools import groupby
-from pathlib import Path
 from typing import Literal
 
-import segno
-from fpdf import FPDF
 from fpdf.enums import Align, XPos, YPos
+from ticketflow_runtime.documents import FONT_DIRS, QUIET_ZONE, DocumentPDF, find_dejavu_sans, make_qr
 
-log = logging.getLogger(__name__)
+__all__ = ["FONT_DIRS", "TicketDocument", "find_dejavu_sans", "format_starts_at", "qr_png", "qr_svg",
+           "render_ticket_pdf", "render_tickets_pdf"]
 
 Language = Literal["en", "sv"]
-FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu-sans-fonts"),
-             Path("/usr/share/fonts/dejavu"), Path("/usr/share/fonts/TTF"), Path("/usr/local/share/fonts"))
-QUIET_ZONE = 4  # modules
 QR_SYMBOL_MM = 50.0  # the symbol without its quiet zone; scanners want >= 45 mm from paper
 MARGIN, PAD, QR_COLUMN = 18.0, 7.0, 70.0  # mm
 GREY, RULE = (95, 95, 95), (170, 170, 170)
@@ -50,15 +43,10 @@ MONTHS = {"en": "January February March April May June July August September Oct
           "sv": "januari februari mars april maj juni juli augusti september oktober november december".split()}
 
 
-def _qr(payload: str) -> segno.QRCode:
-    # Level M exactly (no boosting), a full QR code (not Micro QR), whatever the payload's length.
-    return segno.make(payload, error="m", boost_error=False, micro=False)
-
-
 def qr_svg(payload: str, *, scale: int = 8, title: str | None = None) -> str:
     """A self-contained SVG of the payload's QR code: width/height of `scale`
     px per module, and a viewBox so CSS can scale it to a phone's width."""
-    code, buffer = _qr(payload), io.BytesIO()
+    code, buffer = make_qr(payload), io.BytesIO()
     code.save(buffer, kind="svg", scale=scale, border=QUIET_ZONE, dark="#000", light="#fff",
               title=title or "QR code", xmldecl=False, omitsize=True, svgclass=None, lineclass=None)
     size = code.symbol_size(scale=scale, border=QUIET_ZONE)[0]
@@ -69,7 +57,7 @@ def qr_svg(payload: str, *, scale: int = 8, title: str | None = None) -> str:
 def qr_png(payload: str, *, scale: int = 10) -> bytes:
     """The payload's QR code as a PNG, `scale` px per module, quiet zone included."""
     buffer = io.BytesIO()
-    _qr(payload).save(buffer, kind="png", scale=scale, border=QUIET_ZONE)
+    make_qr(payload).save(buffer, kind="png", scale=scale, border=QUIET_ZONE)
     return buffer.getvalue()
 
 
@@ -105,62 +93,16 @@ def format_starts_at(value: datetime, language: Language) -> str:
     return f"{day}, {value:%H:%M}{zone}"
 
 
-@lru_cache(maxsize=1)
-def find_dejavu_sans() -> tuple[Path, Path] | None:
-    """The regular and bold DejaVu Sans files, or None (with a warning) when there are none."""
-    for directory in FONT_DIRS:
-        regular, bold = directory / "DejaVuSans.ttf", directory / "DejaVuSans-Bold.ttf"
-        if regular.is_file() and bold.is_file():
-            return regular, bold
-    log.warning("no DejaVu Sans font in %s: tickets fall back to Helvetica, which only shows Latin-1 "
-                "(install Debian's fonts-dejavu-core)", ", ".join(map(str, FONT_DIRS)))
-    return None
-
-
-def _latin1(text: str) -> str:
-    """For the core fonts: Latin-1 kept, other letters without their accents ("Ł" -> "?", "ő" -> "o")."""
-    out = []
-    for ch in text:
-        if ord(ch) > 0xFF:
-            ch = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-            ch = ch if ch and all(ord(c) <= 0xFF for c in ch) else "?"
-        out.append(ch)
-    return "".join(out)
-
-
-class _TicketPDF(FPDF):
+class _TicketPDF(DocumentPDF):
     def __init__(self) -> None:
-        super().__init__(orientation="P", unit="mm", format="A4")
-        fonts = find_dejavu_sans()
-        self.family = "dejavu" if fonts else "helvetica"
-        if fonts:
-            self.add_font(self.family, "", fonts[0])
-            self.add_font(self.family, "B", fonts[1])
-        self.set_margins(MARGIN, MARGIN, MARGIN)
-        self.set_auto_page_break(False)
+        # This module's FONT_DIRS, looked up now, so it can be pointed elsewhere.
+        super().__init__("A4", margin=MARGIN, font_dirs=FONT_DIRS)
 
     def text_row(self, x: float, width: float, height: float, text: str, size: float, *, bold: bool = False,
                  colour: tuple[int, int, int] = (0, 0, 0), align: Align = Align.L) -> None:
-        self.set_font(self.family, "B" if bold else "", size)
-        self.set_text_color(*colour)
+        self.use_font(size, bold=bold, colour=colour)
         self.set_x(x)
-        self.multi_cell(width, height, text if self.family == "dejavu" else _latin1(text), align=align, **NEXT_LINE)
-
-    def qr_code(self, payload: str, centre_x: float, y: float) -> float:
-        """The QR code and its quiet zone (left blank on the white page), centred on centre_x below y; returns its total size in mm."""
-        matrix = _qr(payload).matrix
-        module = QR_SYMBOL_MM / len(matrix)
-        total = module * (len(matrix) + 2 * QUIET_ZONE)
-        x = centre_x - total / 2
-        self.set_fill_color(0, 0, 0)
-        for r, row in enumerate(matrix):
-            c = 0
-            for dark, run in groupby(row, key=lambda m: m & 1):  # one rectangle per run of dark modules
-                n = len(list(run))
-                if dark:
-                    self.rect(x + (QUIET_ZONE + c) * module, y + (QUIET_ZONE + r) * module, n * module, module, "F")
-                c += n
-        return total
+        self.multi_cell(width, height, self.showable(text), align=align, **NEXT_LINE)
 
     def ticket_page(self, t: TicketDocument) -> None:
         labels = LABELS[t.language]
@@ -186,7 +128,7 @@ class _TicketPDF(FPDF):
         info_end = self.get_y()
 
         qr_x = MARGIN + width - PAD - QR_COLUMN
-        size = self.qr_code(t.qr_payload, qr_x + QR_COLUMN / 2, top + PAD)
+        size = self.qr_code(t.qr_payload, qr_x + QR_COLUMN / 2, top + PAD, QR_SYMBOL_MM)
         self.set_y(top + PAD + size + 1)
         self.text_row(qr_x, QR_COLUMN, 4.5, labels["number"], 8.5, colour=GREY, align=Align.C)
         self.text_row(qr_x, QR_COLUMN, 7, t.ticket_number, 14, bold=True, align=Align.C)
@@ -210,7 +152,7 @@ def render_tickets_pdf(tickets: list[TicketDocument]) -> bytes:
     labels = LABELS[first.language]
     pdf.set_creation_date(min(t.event_starts_at for t in tickets).astimezone(UTC).replace(microsecond=0))
     title = f"{labels['ticket']} {first.ticket_number}" if len(tickets) == 1 else first.event_name
-    pdf.set_title(title if pdf.family == "dejavu" else _latin1(title))
+    pdf.set_title(pdf.showable(title))
     pdf.set_creator("ticketflow assignment")
     pdf.set_lang(first.language)
     for ticket in tickets:
