@@ -38,7 +38,8 @@ def consumer_expectations() -> dict[str, list[tuple[str, type]]]:
 
 @pytest.fixture(scope="module")
 def records(stack, event: dict) -> list:
-    """The records of three orders that cause every event type: one checked in, one invoiced, one cancelled."""
+    """The records of three orders that cause every event type: one checked in (online, then again
+    offline: a conflict), one invoiced, one cancelled."""
     flow = Flow()
     since = int(time.time() * 1000) - 1000
     order = flow.place_free_order(event["id"], 2)
@@ -47,7 +48,9 @@ def records(stack, event: dict) -> list:
     flow.assign(tickets[0]["id"], "Wanda Wire", holder)
     from e2e_helpers import qr_of
 
-    assert flow.scan_when_known(qr_of(inline_images(wait_for_mail(holder))[0]))["result"] == "admitted"
+    code = qr_of(inline_images(wait_for_mail(holder))[0])
+    assert flow.scan_when_known(code)["result"] == "admitted"
+    assert flow.admit_offline(event["id"], code)["conflict"], "an offline admission meets the online one"
     invoiced = flow.place_order(event["id"], 1, payment_method="invoice")
     flow.order_action(invoiced["id"], "invoice")
     flow.order_action(invoiced["id"], "mark-paid", payment_reference="BANK-1")

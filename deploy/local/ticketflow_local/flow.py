@@ -11,6 +11,7 @@ import mailbox
 import time
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -22,7 +23,8 @@ from ticketflow_runtime.auth import mint_token
 
 from .config import service_url, stack_env
 
-STAFF_SCOPES = ["orders:read", "orders:write", "tickets:read", "tickets:write"]
+STAFF_SCOPES = ["orders:read", "orders:write", "tickets:read", "tickets:write", "checkin:read", "checkin:write",
+                "checkin:scan"]
 
 T = TypeVar("T")
 
@@ -99,13 +101,35 @@ class Flow:
         response.raise_for_status()
         return response.json()
 
-    def scan(self, payload: str, *, gate: str = "North gate", nonce: str | None = None) -> dict:
+    def scan(self, payload: str, *, gate: str = "North gate", nonce: str | None = None,
+             device_token: str | None = None, **fields: object) -> dict:
+        """Scan as staff, or as a registered device with ``device_token``; ``fields`` add list_id, direction..."""
+        headers = {"Authorization": f"Bearer {device_token}"} if device_token else {}
         response = self.http.post(
             f"{service_url('checkin')}/v1/scans",
-            json={"payload": payload, "gate": gate, "nonce": nonce or uuid.uuid4().hex},
+            json={"payload": payload, "gate": gate, "nonce": nonce or uuid.uuid4().hex, **fields}, headers=headers,
         )
         response.raise_for_status()
         return response.json()
+
+    def create_check_in_list(self, event_id: str, name: str, **rules: object) -> dict:
+        return self.http.post(f"{service_url('checkin')}/v1/events/{event_id}/lists",
+                              json={"name": name, **rules}).raise_for_status().json()
+
+    def register_device(self, event_id: str, list_ids: list[str], *, name: str = "Scanner",
+                        gate: str = "North gate") -> dict:
+        return self.http.post(f"{service_url('checkin')}/v1/events/{event_id}/devices",
+                              json={"name": name, "gate": gate, "list_ids": list_ids}).raise_for_status().json()
+
+    def admit_offline(self, event_id: str, payload: str, *, gate: str = "Offline gate") -> dict:
+        """A new scanner on the event's default list admits ``payload`` offline and uploads the scan."""
+        default = next(li for li in self.http.get(f"{service_url('checkin')}/v1/events/{event_id}/lists")
+                       .raise_for_status().json() if li["is_default"])
+        device = self.register_device(event_id, [default["id"]], name="Offline scanner", gate=gate)
+        scanned = {"nonce": f"offline-{uuid.uuid4().hex}", "payload": payload,
+                   "scanned_at": datetime.now(UTC).isoformat()}
+        return self.http.post(f"{service_url('checkin')}/v1/offline-scans", json={"scans": [scanned]},
+                              headers={"Authorization": f"Bearer {device['token']}"}).raise_for_status().json()[0]
 
     def gate_knows(self, ticket_id: str, timeout: float = 30) -> dict:
         """Wait until the checkin projection has the ticket."""

@@ -1,7 +1,7 @@
 """Wiring of the checkin service."""
 
 from ticketflow_runtime import Service, ServiceSettings, settings_for
-from ticketflow_schemas.events import TicketCheckedIn
+from ticketflow_schemas.events import TicketCheckedIn, TicketCheckInConflicted
 
 from . import api, handlers
 
@@ -13,8 +13,8 @@ def create_service(settings: ServiceSettings | None = None) -> Service:
     return Service(
         NAME,
         settings or Settings(),
-        description="Ticket checkin: the events catalog, checkin, payments and settlement.",
+        description="Check-in: lists and scanner devices, single admission online and offline, the desk, live counts and badges.",
         subscriptions=handlers.subscriptions,
-        routers=[api.router],
-        publishes=[TicketCheckedIn],
+        routers=api.routers,
+        publishes=[TicketCheckedIn, TicketCheckInConflicted],
     )

@@ -3,7 +3,7 @@
 from ticketflow_runtime import Delivery, Subscriptions, UnitOfWork
 from ticketflow_schemas.events import TicketAssigned, TicketIssued, TicketReissued, TicketVoided
 
-from . import usecases
+from .usecases import projection
 
 subscriptions = Subscriptions()
 
@@ -11,22 +11,22 @@ subscriptions = Subscriptions()
 @subscriptions.on_batch(TicketIssued)
 async def record_issued_tickets(issued: list[Delivery[TicketIssued]], uow: UnitOfWork) -> None:
     """Learns the tickets, their secret versions and the events' public keys."""
-    await usecases.record_issued_tickets(uow, issued)
+    await projection.record_issued_tickets(uow, issued)
 
 
 @subscriptions.on(TicketAssigned)
 async def record_assignment(event: TicketAssigned, uow: UnitOfWork) -> None:
     """Keeps the holder's name for the gate staff."""
-    await usecases.record_assignment(uow, event)
+    await projection.record_assignment(uow, event)
 
 
 @subscriptions.on(TicketVoided)
 async def record_voided(event: TicketVoided, uow: UnitOfWork) -> None:
     """Refuses the ticket from now on."""
-    await usecases.record_voided(uow, event)
+    await projection.record_voided(uow, event)
 
 
 @subscriptions.on(TicketReissued)
 async def record_reissue(event: TicketReissued, uow: UnitOfWork) -> None:
     """Revokes the ticket's older QR codes."""
-    await usecases.record_reissue(uow, event)
+    await projection.record_reissue(uow, event)

@@ -216,6 +216,25 @@ class TicketCheckedIn(Event):
     holder_person_id: uuid.UUID | None = None
 
 
+class TicketCheckInConflicted(Event):
+    """A scanner admitted a ticket offline that was already admitted on the list: reported, never merged."""
+
+    ce_type: ClassVar[str] = "ticketflow.ticket.check_in_conflicted.v1"
+    topic: ClassVar[str] = topics.TICKET_CHECK_IN_CONFLICTED
+    key_field: ClassVar[str] = "ticket_id"
+
+    conflict_id: uuid.UUID
+    ticket_id: uuid.UUID
+    event_id: uuid.UUID
+    check_in_list_id: uuid.UUID
+    kept_check_in_id: uuid.UUID = Field(description="the admission that stands")
+    kept_gate: str
+    kept_checked_in_at: AwareDatetime
+    gate: str = Field(description="where the conflicting offline admission happened")
+    device_id: uuid.UUID | None = None
+    scanned_at: AwareDatetime = Field(description="the scanner's time of the offline admission")
+
+
 class TicketReissued(Event):
     """The ticket's secret rotated (its holder changed): older QR codes no longer admit."""
 
@@ -257,5 +276,5 @@ class TicketVoided(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     model.ce_type: model
     for model in (OrderPlaced, OrderInvoiceSent, OrderSettled, OrderCancelled, TicketIssued, TicketAssigned,
-                  TicketReissued, TicketCheckedIn, TicketVoided)
+                  TicketReissued, TicketCheckedIn, TicketCheckInConflicted, TicketVoided)
 }

@@ -11,6 +11,7 @@ TICKET_ASSIGNED: Final = "ticket.assigned"
 TICKET_REISSUED: Final = "ticket.reissued"
 TICKET_VOIDED: Final = "ticket.voided"
 TICKET_CHECKED_IN: Final = "ticket.checked_in"
+TICKET_CHECK_IN_CONFLICTED: Final = "ticket.check_in_conflicted"
 
 EVENT_TOPICS: Final = (
     ORDER_PLACED,
@@ -22,6 +23,7 @@ EVENT_TOPICS: Final = (
     TICKET_REISSUED,
     TICKET_VOIDED,
     TICKET_CHECKED_IN,
+    TICKET_CHECK_IN_CONFLICTED,
 )
 
 SERVICES: Final = ("orders", "issuance", "assignment", "checkin", "notifications")

@@ -1,0 +1,124 @@
+"""The gate's own projection of tickets: learnt from issuance and assignment events.
+
+Events come on different topics, so they may arrive in any order: every handler
+upserts, a higher secret version always wins, and a void sticks. Every change
+takes the next ``ticket_changes`` number, the cursor scanners sync from.
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import UTC, datetime
+
+from sqlalchemy import case, func
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketflow_runtime import Delivery, UnitOfWork
+from ticketflow_runtime.telemetry import current_traceparent
+from ticketflow_schemas import events as contracts
+from ticketflow_schemas import qr
+
+from ..store.tables import check_in_lists, signing_keys, ticket_changes, tickets
+
+DEFAULT_LIST_NAME = "Main entrance"
+
+
+async def record_issued_tickets(uow: UnitOfWork, issued: list[Delivery[contracts.TicketIssued]]) -> None:
+    """Learn a batch of issued tickets, their events' public keys and default lists: a statement per table."""
+    session = uow.session
+    per_key = {d.event.signing_key.key_id: d.event for d in issued}
+    await session.execute(insert(signing_keys).on_conflict_do_nothing(), [
+        {"key_id": qr.key_id_from_text(e.signing_key.key_id), "event_id": e.event_id,
+         "public_key": _decode_key(e.signing_key.public_key)} for e in per_key.values()])
+    upsert = insert(tickets)
+    updated = datetime.now(UTC)
+    # ticket.assigned may have come first (another topic) and created the row: keep its holder.
+    await session.execute(
+        upsert.on_conflict_do_update(index_elements=[tickets.c.id], set_={
+            **_newest_secret(upsert),
+            **{column: upsert.excluded[column] for column in (
+                "number", "order_id", "event_id", "event_name", "ticket_type_id", "ticket_type_name", "traceparent",
+                "updated_at")},
+            "change_seq": ticket_changes.next_value(),
+        }),
+        [{"id": e.ticket_id, "number": e.ticket_number, "order_id": e.order_id, "event_id": e.event_id,
+          "event_name": e.event_name, "ticket_type_id": e.ticket_type_id, "ticket_type_name": e.ticket_type_name,
+          "secret_version": e.secret_version, "qr_payload": e.qr_payload, "traceparent": d.traceparent,
+          "updated_at": updated} for d in issued for e in [d.event]],
+    )
+    await session.execute(
+        insert(check_in_lists)
+        .on_conflict_do_nothing(index_elements=[check_in_lists.c.event_id], index_where=check_in_lists.c.is_default),
+        [{"id": uuid.uuid4(), "event_id": event_id, "name": DEFAULT_LIST_NAME, "is_default": True}
+         for event_id in sorted({d.event.event_id for d in issued})],
+    )
+
+
+async def record_reissue(uow: UnitOfWork, event: contracts.TicketReissued) -> None:
+    """The new secret version makes every older QR code of the ticket answer "revoked"."""
+    await _record_key(uow.session, event)
+    await _upsert_ticket(uow.session, event, holder=None if event.holder_unchanged else (event.holder or False))
+
+
+async def record_assignment(uow: UnitOfWork, event: contracts.TicketAssigned) -> None:
+    # ticket.assigned may arrive before ticket.issued (another topic): either creates the row.
+    await _upsert_ticket(uow.session, event, holder=event.holder or False)
+
+
+async def record_voided(uow: UnitOfWork, event: contracts.TicketVoided) -> None:
+    """A voided ticket is refused at the gate, even if its issue has not reached the gate yet."""
+    now = datetime.now(UTC)
+    await uow.session.execute(
+        insert(tickets)
+        .values(id=event.ticket_id, number=event.ticket_number, order_id=event.order_id, event_id=event.event_id,
+                ticket_type_name="", secret_version=0, voided=True, updated_at=now)
+        .on_conflict_do_update(index_elements=[tickets.c.id],
+                               set_={"voided": True, "updated_at": now, "change_seq": ticket_changes.next_value()})
+    )
+
+
+def _newest_secret(upsert) -> dict:
+    """The higher secret version wins, with its QR code: events of one ticket may arrive out of order."""
+    newer = upsert.excluded.secret_version >= tickets.c.secret_version
+    return {
+        "secret_version": func.greatest(tickets.c.secret_version, upsert.excluded.secret_version),
+        "qr_payload": case((newer, upsert.excluded.qr_payload), else_=tickets.c.qr_payload),
+    }
+
+
+async def _record_key(session: AsyncSession, event: contracts.TicketIssued | contracts.TicketReissued) -> None:
+    await session.execute(
+        insert(signing_keys)
+        .values(key_id=qr.key_id_from_text(event.signing_key.key_id), event_id=event.event_id,
+                public_key=_decode_key(event.signing_key.public_key))
+        .on_conflict_do_nothing()
+    )
+
+
+async def _upsert_ticket(session: AsyncSession, event: contracts.TicketAssigned | contracts.TicketReissued,
+                         holder: contracts.Holder | None | bool) -> None:
+    facts = {
+        "number": event.ticket_number, "order_id": event.order_id, "event_id": event.event_id,
+        "ticket_type_name": event.ticket_type_name, "traceparent": current_traceparent(),
+        "updated_at": datetime.now(UTC),
+    }
+    values = {"id": event.ticket_id, "secret_version": event.secret_version, "qr_payload": event.qr_payload, **facts}
+    if holder is not None:  # an assignment: False means nobody holds it now
+        holder_values = {
+            "holder_person_id": holder.person_id if holder else None,
+            "holder_name": holder.name if holder else None,
+            "holder_email": str(holder.email) if holder else None,
+            "holder_company": holder.company if holder else None,
+        }
+        values |= holder_values
+        facts |= holder_values
+    upsert = insert(tickets).values(**values)
+    await session.execute(upsert.on_conflict_do_update(
+        index_elements=[tickets.c.id],
+        set_={**facts, **_newest_secret(upsert), "change_seq": ticket_changes.next_value()}))
+
+
+def _decode_key(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -1,0 +1,228 @@
+"""Scans at the gate: each nonce decided once, each ticket admitted once per check-in list.
+
+A scan names the ticket by its QR code, by its number typed in, or (at the
+desk) by its id. The answer is stored under the scan's nonce, so a scanner that
+repeats a request (a retry, an offline upload sent twice) gets the same answer
+and changes nothing. Two gates admitting one ticket at the same instant meet in
+the database: a unique index admits one of them.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from ticketflow_runtime import NotFound, UnitOfWork, Unprocessable
+from ticketflow_runtime.telemetry import continue_trace
+from ticketflow_schemas import events as contracts
+from ticketflow_schemas import qr
+
+from ..access import Scanner
+from ..domain import MESSAGES, Direction, Mode, ScanResult, list_rule_result, passage_result, ticket_state_result
+from ..store.tables import check_in_conflicts, check_in_lists, check_ins, passages, scans, signing_keys, tickets
+
+
+@dataclass(frozen=True)
+class ScanInput:
+    gate: str
+    nonce: str
+    payload: str | None = None
+    ticket_number: str | None = None
+    ticket_id: uuid.UUID | None = None
+    list_id: uuid.UUID | None = None
+    direction: Direction = Direction.ENTRY
+    mode: Mode = Mode.ONLINE
+    at: datetime | None = None
+    """When the scan happened; offline scans bring the scanner's time."""
+
+
+@dataclass
+class ScanAnswer:
+    result: ScanResult
+    message: str
+    ticket: dict | None = None
+    check_in: dict | None = None
+    conflict: dict | None = field(default=None)
+
+    def as_json(self) -> dict:
+        return {"result": self.result.value, "admitted": self.result is ScanResult.ADMITTED,
+                "message": self.message, "ticket": self.ticket, "check_in": self.check_in, "conflict": self.conflict}
+
+
+async def scan(uow: UnitOfWork, request: ScanInput, scanner: Scanner) -> dict:
+    """Decide a scan. The same nonce always gets the same answer."""
+    session = uow.session
+    previous = await session.scalar(select(scans.c.answer).where(scans.c.nonce == request.nonce))
+    if previous is not None:
+        return previous
+    answer, ticket_id = await _decide(uow, request, scanner)
+    stored = await session.execute(
+        insert(scans)
+        .values(nonce=request.nonce, ticket_id=ticket_id, gate=request.gate, device_id=scanner.device_id,
+                result=answer.result.value, answer=answer.as_json(), scanned_at=request.at or datetime.now(UTC))
+        .on_conflict_do_nothing()
+        .returning(scans.c.nonce)
+    )
+    if stored.first() is None:
+        # The same nonce was decided concurrently: that answer stands.
+        return await session.scalar(select(scans.c.answer).where(scans.c.nonce == request.nonce))
+    return answer.as_json()
+
+
+def _refuse(result: ScanResult, ticket=None) -> ScanAnswer:
+    return ScanAnswer(result, MESSAGES[result], ticket_json(ticket))
+
+
+def ticket_json(ticket) -> dict | None:
+    if ticket is None:
+        return None
+    return {"id": str(ticket.id), "number": ticket.number, "ticket_type": ticket.ticket_type_name,
+            "holder_name": ticket.holder_name, "holder_company": ticket.holder_company}
+
+
+async def _decide(uow: UnitOfWork, request: ScanInput, scanner: Scanner) -> tuple[ScanAnswer, uuid.UUID | None]:
+    session = uow.session
+    scanned_version: int | None = None
+    if request.payload is not None:
+        try:
+            body, signature = qr.decode(request.payload)
+        except qr.MalformedPayload:
+            return _refuse(ScanResult.INVALID_SIGNATURE), None
+        ticket = (await session.execute(select(tickets).where(tickets.c.id == body.ticket_id))).first()
+        key = (await session.execute(select(signing_keys).where(signing_keys.c.key_id == body.key_id))).first()
+        if key is None:
+            return _refuse(ScanResult.UNKNOWN_TICKET if ticket is None else ScanResult.INVALID_SIGNATURE), None
+        if not qr.signature_valid(body, signature, key.public_key):
+            return _refuse(ScanResult.INVALID_SIGNATURE), None
+        if ticket is None:
+            return _refuse(ScanResult.UNKNOWN_TICKET), body.ticket_id
+        if key.event_id != ticket.event_id:
+            return _refuse(ScanResult.OTHER_EVENT, ticket), ticket.id
+        scanned_version = body.secret_version
+    else:
+        condition = (tickets.c.id == request.ticket_id if request.ticket_id is not None
+                     else tickets.c.number == (request.ticket_number or "").strip().upper())
+        ticket = (await session.execute(select(tickets).where(condition))).first()
+        if ticket is None or not ticket.ticket_type_name:  # a void seen before the ticket itself
+            return _refuse(ScanResult.UNKNOWN_TICKET), None
+    if scanner.event_id is not None and ticket.event_id != scanner.event_id:
+        return _refuse(ScanResult.OTHER_EVENT, ticket), ticket.id
+    check_list = await check_in_list_for(session, request.list_id, ticket.event_id, scanner)
+    if check_list.event_id != ticket.event_id:
+        return _refuse(ScanResult.OTHER_EVENT, ticket), ticket.id
+    if request.direction is Direction.EXIT and not check_list.allow_exit:
+        raise Unprocessable("exits_not_scanned", f"The list '{check_list.name}' scans entries only.")
+    refused = ticket_state_result(voided=ticket.voided, current_secret_version=ticket.secret_version,
+                                  scanned_secret_version=scanned_version) or list_rule_result(
+        admits_types=check_list.ticket_type_ids, valid_from=check_list.valid_from,
+        valid_until=check_list.valid_until, ticket_type_id=ticket.ticket_type_id,
+        at=request.at or datetime.now(UTC))
+    if refused is not None:
+        return _refuse(refused, ticket), ticket.id
+    return await _pass(uow, ticket, check_list, request, scanner), ticket.id
+
+
+async def check_in_list_for(session: AsyncSession, list_id: uuid.UUID | None, event_id: uuid.UUID,
+                            scanner: Scanner):
+    """The list a scan is for: the one named, the scanner's only list, or the event's default list."""
+    if list_id is None and scanner.list_ids is not None and len(scanner.list_ids) == 1:
+        list_id = next(iter(scanner.list_ids))
+    if list_id is not None:
+        scanner.check_list(list_id)
+        condition = check_in_lists.c.id == list_id
+    else:
+        condition = (check_in_lists.c.event_id == event_id) & check_in_lists.c.is_default
+    found = (await session.execute(select(check_in_lists).where(condition))).first()
+    if found is None:
+        raise NotFound("check_in_list_not_found", f"No check-in list {list_id or 'for this event'}.")
+    return found
+
+
+async def _pass(uow: UnitOfWork, ticket, check_list, request: ScanInput, scanner: Scanner) -> ScanAnswer:
+    if not check_list.allow_exit:
+        return await _admit_once(uow, ticket, check_list, request, scanner)
+    # Entries and exits of one ticket on one list happen one at a time.
+    session = uow.session
+    await session.execute(select(tickets.c.id).where(tickets.c.id == ticket.id).with_for_update())
+    admission = await _admission(session, ticket.id, check_list.id)
+    last = (await session.execute(
+        select(passages.c.direction).where(passages.c.ticket_id == ticket.id, passages.c.list_id == check_list.id)
+        .order_by(passages.c.id.desc()).limit(1))).scalar_one_or_none()
+    inside = admission is not None and last != Direction.EXIT.value
+    result = passage_result(direction=request.direction, admitted=admission is not None, inside=inside,
+                            allow_reentry=check_list.allow_reentry)
+    if result is ScanResult.ADMITTED and admission is None:
+        return await _admit_once(uow, ticket, check_list, request, scanner)
+    if result in (ScanResult.ADMITTED, ScanResult.EXITED):
+        at = request.at or datetime.now(UTC)
+        await session.execute(insert(passages).values(
+            ticket_id=ticket.id, list_id=check_list.id, direction=request.direction.value, gate=request.gate,
+            nonce=request.nonce, at=at))
+        return ScanAnswer(result, MESSAGES[result], ticket_json(ticket),
+                          {"gate": request.gate, "checked_in_at": at.isoformat(), "list": check_list.name})
+    if result is ScanResult.ALREADY_CHECKED_IN:
+        return _already_checked_in(ticket, check_list, admission)
+    return _refuse(result, ticket)
+
+
+async def _admission(session: AsyncSession, ticket_id: uuid.UUID, list_id: uuid.UUID):
+    return (await session.execute(
+        select(check_ins).where(check_ins.c.ticket_id == ticket_id, check_ins.c.list_id == list_id,
+                                check_ins.c.reverted_at.is_(None)))).first()
+
+
+def _already_checked_in(ticket, check_list, admission) -> ScanAnswer:
+    when = admission.checked_in_at.isoformat()
+    return ScanAnswer(ScanResult.ALREADY_CHECKED_IN, f"Already checked in at {admission.gate} at {when}.",
+                      ticket_json(ticket), {"gate": admission.gate, "checked_in_at": when, "list": check_list.name})
+
+
+async def _admit_once(uow: UnitOfWork, ticket, check_list, request: ScanInput, scanner: Scanner) -> ScanAnswer:
+    session = uow.session
+    with continue_trace(ticket.traceparent, "check in ticket", **{"ticket.id": str(ticket.id)}):
+        checked_in_at = request.at or datetime.now(UTC)
+        check_in_id = uuid.uuid4()
+        admitted = await session.execute(
+            insert(check_ins)
+            .values(id=check_in_id, ticket_id=ticket.id, list_id=check_list.id, gate=request.gate,
+                    mode=request.mode.value, nonce=request.nonce, device_id=scanner.device_id,
+                    checked_in_at=checked_in_at)
+            .on_conflict_do_nothing(index_elements=[check_ins.c.ticket_id, check_ins.c.list_id],
+                                    index_where=check_ins.c.reverted_at.is_(None))
+            .returning(check_ins.c.id)
+        )
+        if admitted.first() is None:
+            first = await _admission(session, ticket.id, check_list.id)
+            answer = _already_checked_in(ticket, check_list, first)
+            if request.mode is Mode.OFFLINE:
+                answer.conflict = await _report_conflict(uow, ticket, check_list, first, request, scanner)
+            return answer
+        await uow.outbox.add(
+            contracts.TicketCheckedIn(
+                ticket_id=ticket.id, event_id=ticket.event_id, check_in_id=check_in_id,
+                check_in_list_id=check_list.id, check_in_list_name=check_list.name, gate=request.gate,
+                mode=request.mode.value, checked_in_at=checked_in_at, holder_person_id=ticket.holder_person_id,
+            )
+        )
+        return ScanAnswer(ScanResult.ADMITTED, MESSAGES[ScanResult.ADMITTED], ticket_json(ticket),
+                          {"gate": request.gate, "checked_in_at": checked_in_at.isoformat(), "list": check_list.name})
+
+
+async def _report_conflict(uow: UnitOfWork, ticket, check_list, kept, request: ScanInput, scanner: Scanner) -> dict:
+    """An offline admission of a ticket already admitted on the list: recorded and published, never merged."""
+    conflict_id = uuid.uuid4()
+    scanned_at = request.at or datetime.now(UTC)
+    await uow.session.execute(insert(check_in_conflicts).values(
+        id=conflict_id, ticket_id=ticket.id, list_id=check_list.id, kept_check_in_id=kept.id,
+        device_id=scanner.device_id, gate=request.gate, nonce=request.nonce, scanned_at=scanned_at))
+    await uow.outbox.add(contracts.TicketCheckInConflicted(
+        conflict_id=conflict_id, ticket_id=ticket.id, event_id=ticket.event_id, check_in_list_id=check_list.id,
+        kept_check_in_id=kept.id, kept_gate=kept.gate, kept_checked_in_at=kept.checked_in_at,
+        gate=request.gate, device_id=scanner.device_id, scanned_at=scanned_at))
+    return {"id": str(conflict_id), "kept_check_in_id": str(kept.id), "kept_gate": kept.gate,
+            "kept_checked_in_at": kept.checked_in_at.isoformat()}
