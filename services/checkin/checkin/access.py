@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ticketflow_runtime import ApiError, ServiceDep
 from ticketflow_runtime.auth import Principal, Unauthorized, scopes
@@ -24,6 +24,9 @@ DEVICE_TOKEN_PREFIX = "tfd_"
 
 StaffReader = Annotated[Principal, Depends(scopes("checkin:read"))]
 StaffWriter = Annotated[Principal, Depends(scopes("checkin:write"))]
+
+
+_DEVICE = select(devices).where(devices.c.token_hash == bindparam("token_hash"))
 
 
 def new_device_token() -> tuple[str, str]:
@@ -58,8 +61,10 @@ class Scanner:
 async def _scanner(request: Request, service: ServiceDep) -> Scanner:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.startswith(DEVICE_TOKEN_PREFIX):
-        async with service.database.sessions() as session:
-            device = (await session.execute(select(devices).where(devices.c.token_hash == token_hash(token)))).first()
+        # Read on every request, so a revoked token stops at once; one statement, no transaction around it.
+        async with service.database.engine.connect() as connection:
+            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            device = (await connection.execute(_DEVICE, {"token_hash": token_hash(token)})).first()
         if device is None:
             raise Unauthorized("Unknown device token.")
         if device.revoked_at is not None:

@@ -22,6 +22,7 @@ from opentelemetry import trace
 from opentelemetry.propagate import extract, inject
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from pythonjsonlogger.json import JsonFormatter
 
@@ -63,7 +64,10 @@ def configure_logging(service: str, level: str = "INFO") -> None:
 
 
 def configure_tracing(service: str, *, otlp_endpoint: str | None) -> TracerProvider:
-    provider = TracerProvider(resource=Resource.create({"service.name": service, "service.namespace": "ticketflow"}))
+    # Without an exporter spans are not recorded (nothing would read them), but
+    # trace context still propagates through HTTP, Kafka and stored traceparents.
+    provider = TracerProvider(resource=Resource.create({"service.name": service, "service.namespace": "ticketflow"}),
+                              sampler=None if otlp_endpoint else ALWAYS_OFF)
     if otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 

@@ -12,6 +12,7 @@ from ..stack import SERVICES, ServiceStack
 # the pipeline consuming its events, then alone (its own target).
 BENCHMARKS = [
     (["ticketflow_local.bench.orders"], SERVICES),
+    (["ticketflow_local.bench.checkin"], SERVICES),
     (["ticketflow_local.bench.issuance", "--downstream", "running"], SERVICES),
     (["ticketflow_local.bench.issuance", "--downstream", "stopped"], ("issuance",)),
 ]

@@ -12,9 +12,9 @@ from sqlalchemy import select
 from ticketflow_runtime import NotFound, ServiceDep
 from ticketflow_runtime.errors import ERROR_RESPONSES
 
-from ..usecases import desk, scanning
 from ..access import Scanner, StaffReader, StaffWriter
 from ..domain import Mode
+from ..usecases import desk, scanning
 from ..store.tables import check_in_lists, check_ins, tickets
 from .scans import CheckInView, ScanOut
 

@@ -9,11 +9,12 @@ the database: a unique index admits one of them.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,6 +26,49 @@ from ticketflow_schemas import qr
 from ..access import Scanner
 from ..domain import MESSAGES, Direction, Mode, ScanResult, list_rule_result, passage_result, ticket_state_result
 from ..store.tables import check_in_conflicts, check_in_lists, check_ins, passages, scans, signing_keys, tickets
+
+
+# Built once: SQLAlchemy memoizes a statement's cache key, so a scan skips traversing them.
+_PREVIOUS_ANSWER = select(scans.c.answer).where(scans.c.nonce == bindparam("nonce"))
+_TICKET_BY_ID = select(tickets).where(tickets.c.id == bindparam("ticket_id"))
+_TICKET_BY_NUMBER = select(tickets).where(tickets.c.number == bindparam("number"))
+_KEY = select(signing_keys.c.event_id, signing_keys.c.public_key).where(signing_keys.c.key_id == bindparam("key_id"))
+_LIST_BY_ID = select(check_in_lists).where(check_in_lists.c.id == bindparam("list_id"))
+_DEFAULT_LIST = select(check_in_lists).where(check_in_lists.c.event_id == bindparam("event_id"),
+                                            check_in_lists.c.is_default)
+_ADMISSION = select(check_ins).where(check_ins.c.ticket_id == bindparam("ticket_id"),
+                                     check_ins.c.list_id == bindparam("list_id"), check_ins.c.reverted_at.is_(None))
+# As text: SQLAlchemy compiles PostgreSQL's INSERT ... ON CONFLICT anew on every execution.
+_ADMIT = text(
+    "INSERT INTO check_ins (id, ticket_id, list_id, gate, mode, nonce, device_id, checked_in_at)"
+    " VALUES (:id, :ticket_id, :list_id, :gate, :mode, :nonce, :device_id, :checked_in_at)"
+    " ON CONFLICT (ticket_id, list_id) WHERE reverted_at IS NULL DO NOTHING RETURNING id"
+)
+_RECORD_SCAN = text(
+    "INSERT INTO scans (nonce, ticket_id, gate, device_id, result, answer, scanned_at)"
+    " VALUES (:nonce, :ticket_id, :gate, :device_id, :result, CAST(:answer AS jsonb), :scanned_at)"
+    " ON CONFLICT DO NOTHING RETURNING nonce"
+)
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    event_id: uuid.UUID
+    public_key: bytes
+
+
+# Signing keys never change once known: the gate keeps the ones it has used.
+_known_keys: dict[int, SigningKey] = {}
+
+
+async def signing_key(session: AsyncSession, key_id: int) -> SigningKey | None:
+    if (known := _known_keys.get(key_id)) is not None:
+        return known
+    row = (await session.execute(_KEY, {"key_id": key_id})).first()
+    if row is None:
+        return None
+    _known_keys[key_id] = SigningKey(row.event_id, row.public_key)
+    return _known_keys[key_id]
 
 
 @dataclass(frozen=True)
@@ -57,20 +101,17 @@ class ScanAnswer:
 async def scan(uow: UnitOfWork, request: ScanInput, scanner: Scanner) -> dict:
     """Decide a scan. The same nonce always gets the same answer."""
     session = uow.session
-    previous = await session.scalar(select(scans.c.answer).where(scans.c.nonce == request.nonce))
+    previous = await session.scalar(_PREVIOUS_ANSWER, {"nonce": request.nonce})
     if previous is not None:
         return previous
     answer, ticket_id = await _decide(uow, request, scanner)
-    stored = await session.execute(
-        insert(scans)
-        .values(nonce=request.nonce, ticket_id=ticket_id, gate=request.gate, device_id=scanner.device_id,
-                result=answer.result.value, answer=answer.as_json(), scanned_at=request.at or datetime.now(UTC))
-        .on_conflict_do_nothing()
-        .returning(scans.c.nonce)
-    )
+    stored = await session.execute(_RECORD_SCAN, {
+        "nonce": request.nonce, "ticket_id": ticket_id, "gate": request.gate, "device_id": scanner.device_id,
+        "result": answer.result.value, "answer": json.dumps(answer.as_json()),
+        "scanned_at": request.at or datetime.now(UTC)})
     if stored.first() is None:
         # The same nonce was decided concurrently: that answer stands.
-        return await session.scalar(select(scans.c.answer).where(scans.c.nonce == request.nonce))
+        return await session.scalar(_PREVIOUS_ANSWER, {"nonce": request.nonce})
     return answer.as_json()
 
 
@@ -93,8 +134,8 @@ async def _decide(uow: UnitOfWork, request: ScanInput, scanner: Scanner) -> tupl
             body, signature = qr.decode(request.payload)
         except qr.MalformedPayload:
             return _refuse(ScanResult.INVALID_SIGNATURE), None
-        ticket = (await session.execute(select(tickets).where(tickets.c.id == body.ticket_id))).first()
-        key = (await session.execute(select(signing_keys).where(signing_keys.c.key_id == body.key_id))).first()
+        ticket = (await session.execute(_TICKET_BY_ID, {"ticket_id": body.ticket_id})).first()
+        key = await signing_key(session, body.key_id)
         if key is None:
             return _refuse(ScanResult.UNKNOWN_TICKET if ticket is None else ScanResult.INVALID_SIGNATURE), None
         if not qr.signature_valid(body, signature, key.public_key):
@@ -105,9 +146,9 @@ async def _decide(uow: UnitOfWork, request: ScanInput, scanner: Scanner) -> tupl
             return _refuse(ScanResult.OTHER_EVENT, ticket), ticket.id
         scanned_version = body.secret_version
     else:
-        condition = (tickets.c.id == request.ticket_id if request.ticket_id is not None
-                     else tickets.c.number == (request.ticket_number or "").strip().upper())
-        ticket = (await session.execute(select(tickets).where(condition))).first()
+        ticket = (await session.execute(_TICKET_BY_ID, {"ticket_id": request.ticket_id}) if request.ticket_id
+                  else await session.execute(_TICKET_BY_NUMBER,
+                                             {"number": (request.ticket_number or "").strip().upper()})).first()
         if ticket is None or not ticket.ticket_type_name:  # a void seen before the ticket itself
             return _refuse(ScanResult.UNKNOWN_TICKET), None
     if scanner.event_id is not None and ticket.event_id != scanner.event_id:
@@ -134,10 +175,9 @@ async def check_in_list_for(session: AsyncSession, list_id: uuid.UUID | None, ev
         list_id = next(iter(scanner.list_ids))
     if list_id is not None:
         scanner.check_list(list_id)
-        condition = check_in_lists.c.id == list_id
+        found = (await session.execute(_LIST_BY_ID, {"list_id": list_id})).first()
     else:
-        condition = (check_in_lists.c.event_id == event_id) & check_in_lists.c.is_default
-    found = (await session.execute(select(check_in_lists).where(condition))).first()
+        found = (await session.execute(_DEFAULT_LIST, {"event_id": event_id})).first()
     if found is None:
         raise NotFound("check_in_list_not_found", f"No check-in list {list_id or 'for this event'}.")
     return found
@@ -171,9 +211,7 @@ async def _pass(uow: UnitOfWork, ticket, check_list, request: ScanInput, scanner
 
 
 async def _admission(session: AsyncSession, ticket_id: uuid.UUID, list_id: uuid.UUID):
-    return (await session.execute(
-        select(check_ins).where(check_ins.c.ticket_id == ticket_id, check_ins.c.list_id == list_id,
-                                check_ins.c.reverted_at.is_(None)))).first()
+    return (await session.execute(_ADMISSION, {"ticket_id": ticket_id, "list_id": list_id})).first()
 
 
 def _already_checked_in(ticket, check_list, admission) -> ScanAnswer:
@@ -187,15 +225,10 @@ async def _admit_once(uow: UnitOfWork, ticket, check_list, request: ScanInput, s
     with continue_trace(ticket.traceparent, "check in ticket", **{"ticket.id": str(ticket.id)}):
         checked_in_at = request.at or datetime.now(UTC)
         check_in_id = uuid.uuid4()
-        admitted = await session.execute(
-            insert(check_ins)
-            .values(id=check_in_id, ticket_id=ticket.id, list_id=check_list.id, gate=request.gate,
-                    mode=request.mode.value, nonce=request.nonce, device_id=scanner.device_id,
-                    checked_in_at=checked_in_at)
-            .on_conflict_do_nothing(index_elements=[check_ins.c.ticket_id, check_ins.c.list_id],
-                                    index_where=check_ins.c.reverted_at.is_(None))
-            .returning(check_ins.c.id)
-        )
+        admitted = await session.execute(_ADMIT, {
+            "id": check_in_id, "ticket_id": ticket.id, "list_id": check_list.id, "gate": request.gate,
+            "mode": request.mode.value, "nonce": request.nonce, "device_id": scanner.device_id,
+            "checked_in_at": checked_in_at})
         if admitted.first() is None:
             first = await _admission(session, ticket.id, check_list.id)
             answer = _already_checked_in(ticket, check_list, first)

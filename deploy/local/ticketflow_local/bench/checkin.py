@@ -1,0 +1,158 @@
+"""Benchmark of the checkin service: online scans, and the offline download of a large event.
+
+    python -m ticketflow_local.bench.checkin [--tickets 50000] [--scans 10000] [--concurrency 32]
+
+The event's tickets are bulk-loaded into the checkin projection (COPY), each
+with a QR code signed by the event's Ed25519 key, as issuance would have sent
+them. A registered device then scans distinct tickets over HTTP, and downloads
+the whole event for offline scanning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+
+import aiohttp
+import asyncpg
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+from ticketflow_schemas import qr
+
+from ..config import REPO_ROOT, service_url, stack_env
+from ..flow import Flow
+from .report import Report, percentile
+
+CHECKIN = service_url("checkin")
+
+
+async def seed_event(count: int) -> tuple[uuid.UUID, list[str]]:
+    """An event of ``count`` issued, assigned tickets in the checkin projection; returns it and the QR codes."""
+    event_id, type_id = uuid.uuid4(), uuid.uuid4()
+    key = Ed25519PrivateKey.generate()
+    key_id = int.from_bytes(uuid.uuid4().bytes[:4])
+    now = datetime.now(UTC)
+    payloads, rows = [], []
+    prefix = uuid.uuid4().hex[:4].upper()
+    for n in range(count):
+        ticket_id = uuid.uuid4()
+        body = qr.QrBody(ticket_id, 1, key_id)
+        payload = qr.encode(body, key.sign(body.signing_input()))
+        payloads.append(payload)
+        rows.append((ticket_id, f"TB-{prefix}-{n:06d}", uuid.uuid4(), event_id, "Checkin benchmark", type_id,
+                     "Conference pass", 1, payload, f"Attendee {n}", f"attendee{n}@example.com", f"Company {n % 500}",
+                     now))
+    connection = await asyncpg.connect(stack_env()["CHECKIN_DATABASE_URL"].replace("+asyncpg", ""))
+    try:
+        async with connection.transaction():
+            await connection.execute(
+                "INSERT INTO signing_keys (key_id, event_id, public_key) VALUES ($1, $2, $3)", key_id, event_id,
+                key.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw))
+            await connection.execute(
+                "INSERT INTO check_in_lists (id, event_id, name, is_default) VALUES ($1, $2, 'Main entrance', true)",
+                uuid.uuid4(), event_id)
+            await connection.copy_records_to_table("tickets", records=rows, columns=[
+                "id", "number", "order_id", "event_id", "event_name", "ticket_type_id", "ticket_type_name",
+                "secret_version", "qr_payload", "holder_name", "holder_email", "holder_company", "updated_at"])
+        await connection.execute("ANALYZE tickets")
+    finally:
+        await connection.close()
+    return event_id, payloads
+
+
+async def scan_all(payloads: list[str], concurrency: int, token: str) -> tuple[float, list[float], dict[str, int]]:
+    queue: asyncio.Queue[str] = asyncio.Queue()
+    for payload in payloads:
+        queue.put_nowait(payload)
+    latencies: list[float] = []
+    results: dict[str, int] = {}
+
+    async def gate(client: aiohttp.ClientSession, name: str) -> None:
+        while not queue.empty():
+            payload = queue.get_nowait()
+            started = time.perf_counter()
+            async with client.post(f"{CHECKIN}/v1/scans",
+                                   json={"payload": payload, "nonce": uuid.uuid4().hex, "gate": name}) as response:
+                answer = await response.json()
+            latencies.append(time.perf_counter() - started)
+            result = answer.get("result", f"http {response.status}")
+            results[result] = results.get(result, 0) + 1
+
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}"}, connector=connector) as client:
+        started = time.perf_counter()
+        await asyncio.gather(*(gate(client, f"Gate {n % 8}") for n in range(concurrency)))
+        elapsed = time.perf_counter() - started
+    return elapsed, latencies, results
+
+
+async def download(event_id: uuid.UUID, token: str) -> tuple[float, int, int, int]:
+    """The whole event for offline scanning: seconds, tickets, bytes on the wire, bytes uncompressed."""
+    tickets = wire = plain = 0
+    after = 0
+    started = time.perf_counter()
+    async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {token}", "Accept-Encoding": "gzip"},
+                                     auto_decompress=False) as client:
+        while True:
+            async with client.get(f"{CHECKIN}/v1/events/{event_id}/offline-sync",
+                                  params={"after": after, "limit": 50_000}) as response:
+                response.raise_for_status()
+                body = await response.read()
+                gzipped = response.headers.get("Content-Encoding") == "gzip"
+            wire += len(body)
+            page_text = gzip.decompress(body) if gzipped else body
+            plain += len(page_text)
+            page = json.loads(page_text)
+            tickets += len(page["tickets"])
+            after = page["cursor"]
+            if not page["more"]:
+                break
+    return time.perf_counter() - started, tickets, wire, plain
+
+
+async def run(args: argparse.Namespace, report: Report) -> None:
+    flow = Flow()
+    event_id, payloads = await seed_event(args.tickets)
+    lists = flow.http.get(f"{CHECKIN}/v1/events/{event_id}/lists").raise_for_status().json()
+    device = flow.register_device(str(event_id), [lists[0]["id"]], name="Benchmark scanner")
+    flow.close()
+
+    report.section(f"Check-in: online scans of distinct tickets at concurrency {args.concurrency}")
+    await scan_all(payloads[-200:], args.concurrency, device["token"])  # warm up connections and caches
+    elapsed, latencies, results = await scan_all(payloads[:args.scans], args.concurrency, device["token"])
+    rate = args.scans / elapsed
+    ms = [s * 1000 for s in latencies]
+    p99 = percentile(ms, 99)
+    report.row("scans", f"{args.scans:,} in {elapsed:.1f} s; answers {results}",
+               ok=results.get("admitted") == args.scans)
+    report.row("throughput", f"**{rate:,.0f} scans/s** (target 1,000)", ok=rate >= 1000)
+    report.row("latency", f"p50 {percentile(ms, 50):.1f} ms, p95 {percentile(ms, 95):.1f} ms, "
+               f"**p99 {p99:.1f} ms** (target < 25 ms)", ok=p99 < 25)
+
+    report.section(f"Check-in: offline download of an event of {args.tickets:,} tickets")
+    seconds, tickets, wire, plain = await download(event_id, device["token"])
+    report.row("tickets downloaded", f"{tickets:,}", ok=tickets == args.tickets)
+    report.row("time", f"{seconds * 1000:,.0f} ms")
+    report.row("size", f"{wire / 2**20:.1f} MiB on the wire (gzip), {plain / 2**20:.1f} MiB of JSON "
+               f"({wire / tickets:.0f} bytes per ticket)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="ticketflow_local.bench.checkin")
+    parser.add_argument("--tickets", type=int, default=50_000)
+    parser.add_argument("--scans", type=int, default=10_000)
+    parser.add_argument("--concurrency", type=int, default=32)
+    args = parser.parse_args()
+    report = Report("checkin", REPO_ROOT / "bench-results")
+    asyncio.run(run(args, report))
+    print(report.write())
+
+
+if __name__ == "__main__":
+    main()
