@@ -2,7 +2,8 @@
 
 Every setting can be overridden from the environment; a part the user points
 elsewhere (``KAFKA_BOOTSTRAP_SERVERS``, ``<SERVICE>_DATABASE_URL``,
-``SMTP_HOST``) is not started locally.
+``SMTP_HOST``, ``STRIPE_API_BASE``, ``FCM_API_BASE``, ``APNS_API_BASE``) is not
+started locally.
 """
 
 from __future__ import annotations
@@ -21,10 +22,18 @@ KAFKA_CONTROLLER_PORT = 29093
 POSTGRES_PORT = 55432
 SMTP_PORT = 2525
 STRIPE_STANDIN_PORT = 12111
+FCM_STANDIN_PORT = 12112
+APNS_STANDIN_PORT = 12113
 # Local development only: the services' staff-token secret and the Stripe stand-in's keys.
 DEV_AUTH_SECRET = "ticketflow-local-development-only-secret"
 DEV_STRIPE_API_KEY = "sk_test_ticketflow_local"
 DEV_STRIPE_WEBHOOK_SECRET = "whsec_ticketflow_local_development"
+# Local development only: the identities the push stand-ins accept; their keys are
+# generated into PATHS.push on first use (see ``push_standins.dev_credentials``).
+DEV_FCM_PROJECT_ID = "ticketflow-local"
+DEV_APNS_KEY_ID = "TFLOCALKEY"
+DEV_APNS_TEAM_ID = "TFLOCALDEV"
+DEV_APNS_TOPIC = "app.ticketflow.local"
 POSTGRES_USER = "ticketflow"
 POSTGRES_PASSWORD = "ticketflow"
 
@@ -62,8 +71,43 @@ class LocalPaths:
     def run(self) -> Path:
         return self.root / "run"
 
+    @property
+    def push(self) -> Path:
+        return self.root / "push"
+
 
 PATHS = LocalPaths()
+
+
+@dataclass(frozen=True)
+class PushCredentials:
+    """The push stand-ins' development credentials in ``folder``: who they are and where each file lives."""
+
+    folder: Path
+    fcm_project_id: str = DEV_FCM_PROJECT_ID
+    apns_key_id: str = DEV_APNS_KEY_ID
+    apns_team_id: str = DEV_APNS_TEAM_ID
+    apns_topic: str = DEV_APNS_TOPIC
+
+    @property
+    def service_account_file(self) -> Path:
+        return self.folder / "fcm-service-account.json"
+
+    @property
+    def apns_key_file(self) -> Path:
+        return self.folder / f"AuthKey_{self.apns_key_id}.p8"  # the name Apple gives the download
+
+    @property
+    def ca_file(self) -> Path:
+        return self.folder / "standin-ca.crt"
+
+    @property
+    def tls_cert_file(self) -> Path:
+        return self.folder / "apns-standin.crt"
+
+    @property
+    def tls_key_file(self) -> Path:
+        return self.folder / "apns-standin.key"
 
 
 def database_env_name(service: str) -> str:
@@ -89,12 +133,21 @@ def stripe_is_external() -> bool:
     return bool(os.environ.get("STRIPE_API_BASE"))
 
 
+def fcm_is_external() -> bool:
+    return bool(os.environ.get("FCM_API_BASE"))
+
+
+def apns_is_external() -> bool:
+    return bool(os.environ.get("APNS_API_BASE"))
+
+
 def services_on_local_postgres() -> list[str]:
     return [s for s in SERVICES if not os.environ.get(database_env_name(s))]
 
 
 def stack_env() -> dict[str, str]:
     """The connection settings every service and test should use."""
+    push = PushCredentials(PATHS.push)
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": os.environ.get(
             "KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{KAFKA_PORT}"
@@ -106,6 +159,16 @@ def stack_env() -> dict[str, str]:
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE", f"http://127.0.0.1:{STRIPE_STANDIN_PORT}"),
         "STRIPE_API_KEY": os.environ.get("STRIPE_API_KEY", DEV_STRIPE_API_KEY),
         "STRIPE_WEBHOOK_SECRET": os.environ.get("STRIPE_WEBHOOK_SECRET", DEV_STRIPE_WEBHOOK_SECRET),
+        "FCM_API_BASE": os.environ.get("FCM_API_BASE", f"http://127.0.0.1:{FCM_STANDIN_PORT}"),
+        "FCM_SERVICE_ACCOUNT_FILE": os.environ.get("FCM_SERVICE_ACCOUNT_FILE", str(push.service_account_file)),
+        "FCM_PROJECT_ID": os.environ.get("FCM_PROJECT_ID", push.fcm_project_id),
+        "APNS_API_BASE": os.environ.get("APNS_API_BASE", f"https://127.0.0.1:{APNS_STANDIN_PORT}"),
+        "APNS_KEY_FILE": os.environ.get("APNS_KEY_FILE", str(push.apns_key_file)),
+        "APNS_KEY_ID": os.environ.get("APNS_KEY_ID", push.apns_key_id),
+        "APNS_TEAM_ID": os.environ.get("APNS_TEAM_ID", push.apns_team_id),
+        "APNS_TOPIC": os.environ.get("APNS_TOPIC", push.apns_topic),
+        # Empty against the real APNs: the system's trust store applies.
+        "APNS_CA_FILE": os.environ.get("APNS_CA_FILE", "" if apns_is_external() else str(push.ca_file)),
     }
     for service in SERVICES:
         name = database_env_name(service)

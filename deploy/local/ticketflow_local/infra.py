@@ -1,4 +1,5 @@
-"""Start and stop the local infrastructure: Kafka (KRaft), PostgreSQL and an SMTP sink.
+"""Start and stop the local infrastructure: Kafka (KRaft), PostgreSQL, an SMTP sink and the
+stand-ins for Stripe, FCM and APNs.
 
     python -m ticketflow_local.infra up [--record FILE]
     python -m ticketflow_local.infra down [--only FILE]
@@ -29,6 +30,8 @@ from pathlib import Path
 from ticketflow_schemas.topics import ALL_TOPICS, PARTITIONS
 
 from .config import (
+    APNS_STANDIN_PORT,
+    FCM_STANDIN_PORT,
     KAFKA_CONTROLLER_PORT,
     KAFKA_PORT,
     PATHS,
@@ -38,6 +41,8 @@ from .config import (
     REPO_ROOT,
     SMTP_PORT,
     STRIPE_STANDIN_PORT,
+    apns_is_external,
+    fcm_is_external,
     kafka_is_external,
     services_on_local_postgres,
     service_url,
@@ -329,6 +334,35 @@ def stripe_down() -> None:
     stop_pid(PATHS.run / "stripe.pid", "the Stripe stand-in", timeout=10)
 
 
+# -------------------------------------------------------------- push stand-ins
+
+
+def _push_standin_up(service: str, name: str, port: int, override: str) -> bool:
+    """FCM and APNs cannot be reached from here: stand-ins speaking their APIs, trusting the keys in PATHS.push."""
+    return _background_server(
+        name, key=service, port=port, timeout=20,
+        command=[sys.executable, "-m", "ticketflow_local.push_standins", service, "--port", str(port),
+                 "--dir", str(PATHS.push)],
+        logfile=PATHS.logs / f"{service}-standin.log", override=override,
+    )
+
+
+def fcm_up() -> bool:
+    return _push_standin_up("fcm", "the FCM stand-in", FCM_STANDIN_PORT, "FCM_API_BASE")
+
+
+def fcm_down() -> None:
+    stop_pid(PATHS.run / "fcm.pid", "the FCM stand-in", timeout=10)
+
+
+def apns_up() -> bool:
+    return _push_standin_up("apns", "the APNs stand-in", APNS_STANDIN_PORT, "APNS_API_BASE")
+
+
+def apns_down() -> None:
+    stop_pid(PATHS.run / "apns.pid", "the APNs stand-in", timeout=10)
+
+
 # --------------------------------------------------------------------------- commands
 
 
@@ -360,11 +394,22 @@ def up() -> list[str]:
         log(f"using Stripe at {env['STRIPE_API_BASE']}")
     elif stripe_up():
         started.append("stripe")
+
+    if fcm_is_external():
+        log(f"using FCM at {env['FCM_API_BASE']}")
+    elif fcm_up():
+        started.append("fcm")
+
+    if apns_is_external():
+        log(f"using APNs at {env['APNS_API_BASE']}")
+    elif apns_up():
+        started.append("apns")
     log("infrastructure ready")
     return started
 
 
-STOPPERS = {"stripe": stripe_down, "smtp": smtp_down, "kafka": kafka_down, "postgres": postgres_down}
+STOPPERS = {"apns": apns_down, "fcm": fcm_down, "stripe": stripe_down, "smtp": smtp_down, "kafka": kafka_down,
+            "postgres": postgres_down}
 
 
 def down(only: list[str] | None = None) -> None:
@@ -379,6 +424,8 @@ def status() -> dict[str, bool]:
         "postgres": (PATHS.postgres / "data" / "postmaster.pid").exists() and _pg_ready(),
         "smtp": is_running(PATHS.run / "smtp.pid"),
         "stripe": is_running(PATHS.run / "stripe.pid"),
+        "fcm": is_running(PATHS.run / "fcm.pid"),
+        "apns": is_running(PATHS.run / "apns.pid"),
     }
 
 
