@@ -49,6 +49,9 @@ def stack(otlp: OtlpCollector) -> ServiceStack:
             # The tests place many public orders from one address.
             "PUBLIC_RATE_LIMIT": "10000/minute",
             "HOLD_SWEEP_SECONDS": "1",
+            # Mail retries in a fraction of a second, three attempts before the dead-letter topic.
+            "MAIL_RETRY_BASE_SECONDS": "0.2",
+            "MAIL_MAX_ATTEMPTS": "3",
         }
     )
     services.start()

@@ -24,7 +24,7 @@ from ticketflow_runtime.auth import mint_token
 from .config import service_url, stack_env
 
 STAFF_SCOPES = ["orders:read", "orders:write", "tickets:read", "tickets:write", "checkin:read", "checkin:write",
-                "checkin:scan"]
+                "checkin:scan", "notifications:read", "notifications:write"]
 
 T = TypeVar("T")
 

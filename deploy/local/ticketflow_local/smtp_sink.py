@@ -1,6 +1,13 @@
-"""An SMTP sink for development and tests: accepts every message, keeps it in a Maildir.
+"""An SMTP sink for development and tests: accepts messages and keeps them in a Maildir.
 
     python -m ticketflow_local.smtp_sink --port 2525 --maildir .local/mail
+
+Like a real server, it can refuse, by the recipient's address, so delivery
+failures can be tested end to end:
+
+- ``tempfail...@``: 451 (try again later) the first time the address is tried, then accepted;
+- ``alwaysfail...@``: 451 every time;
+- ``reject...@``: 550 (no such mailbox), a permanent failure.
 """
 
 from __future__ import annotations
@@ -17,10 +24,21 @@ from aiosmtpd.controller import Controller
 
 class MaildirHandler:
     def __init__(self, maildir: Path) -> None:
+        self.deferred: set[str] = set()
         # Maildir(create=True) skips its subfolders when the folder exists already.
         for sub in ("tmp", "new", "cur"):
             (maildir / sub).mkdir(parents=True, exist_ok=True)
         self.mailbox = mailbox.Maildir(maildir, create=False)
+
+    async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options) -> str:  # noqa: N802
+        local = address.split("@", 1)[0].lower()
+        if local.startswith("reject"):
+            return "550 5.1.1 No such mailbox here"
+        if local.startswith("alwaysfail") or (local.startswith("tempfail") and address.lower() not in self.deferred):
+            self.deferred.add(address.lower())
+            return "451 4.3.0 Mailbox busy, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd API)
         message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.SMTP)

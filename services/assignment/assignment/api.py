@@ -20,12 +20,12 @@ from sqlalchemy import func, select
 from ticketflow_runtime import ApiError, NotFound, ServiceDep
 from ticketflow_runtime.auth import Principal, mint_link_token, rate_limited, scopes, staff_or_link
 from ticketflow_runtime.errors import ERROR_RESPONSES
+from ticketflow_runtime.ticket_pdf import TicketDocument, qr_png, qr_svg, render_ticket_pdf
 
 from . import usecases
 from .bulk_import import parse_upload, report_csv
 from .domain import PersonDetails, PersonField
 from .store.tables import events, persons, tickets
-from .ticket_render import TicketDocument, qr_png, qr_svg, render_ticket_pdf
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, tags=["assignment"])
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
+from .push import PushOutcome, PushResult
+
 
 class MessageStatus(StrEnum):
     PENDING = "pending"
@@ -26,6 +28,16 @@ def smtp_outcome(code: int | None, message: str) -> Delivery:
     if code is not None and 500 <= code < 600:
         return Delivery(MessageStatus.FAILED, f"{code} {message}".strip())
     return Delivery(MessageStatus.PENDING, f"{code or 'no answer'} {message}".strip())
+
+
+def push_outcome(outcome: PushOutcome) -> Delivery:
+    """A push provider's answer as a delivery: retried, or recorded as failed (a dead token too)."""
+    if outcome.result is PushResult.DELIVERED:
+        return Delivery(MessageStatus.SENT)
+    answer = f"{outcome.status_code or 'no answer'} {outcome.answer}".strip()
+    if outcome.result is PushResult.RETRY:
+        return Delivery(MessageStatus.PENDING, answer)
+    return Delivery(MessageStatus.FAILED, answer)
 
 
 def retry_delay(attempts: int, *, base_seconds: float = 5.0, max_seconds: float = 900.0) -> timedelta:

@@ -1,17 +1,49 @@
-"""Email: render a template in the recipient's language and send it over SMTP."""
+"""Email: render a template in the recipient's language and send it over SMTP.
+
+Templates live in ``templates/<language>/<template>.{subject,txt,html}.j2``; a
+language without its own falls back to English. A message carries a text and
+an HTML part, the ticket's QR code inline when there is one, and its
+attachments (the invoice, the printable ticket).
+"""
 
 from __future__ import annotations
 
+import base64
+from datetime import date, datetime
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 from typing import Any, Literal
 
 import aiosmtplib
-import segno
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
+
+from ticketflow_runtime.ticket_pdf import TicketDocument, qr_png, render_ticket_pdf
 
 TEMPLATES = Path(__file__).parent / "templates"
+LANGUAGES = ("en", "sv")
+FALLBACK_LANGUAGE = "en"
+
+SmtpSecurity = Literal["none", "starttls", "tls"]
+
+MONTHS = {"en": "January February March April May June July August September October November December".split(),
+          "sv": "januari februari mars april maj juni juli augusti september oktober november december".split()}
+
+
+def money(minor: int, currency: str, language: str) -> str:
+    """1234550 SEK: "SEK 12,345.50" (en), "12 345,50 SEK" (sv)."""
+    whole, cents = divmod(abs(int(minor)), 100)
+    sign = "-" if int(minor) < 0 else ""
+    if language == "sv":
+        return f"{sign}{whole:,}".replace(",", "\u00a0") + f",{cents:02d}\u00a0{currency}"
+    return f"{currency} {sign}{whole:,}.{cents:02d}"
+
+
+def day(value: date | str, language: str) -> str:
+    """"14 March 2027" (en), "14 mars 2027" (sv)."""
+    value = date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{value.day} {MONTHS.get(language, MONTHS['en'])[value.month - 1]} {value.year}"
+
 
 _environment = Environment(
     loader=FileSystemLoader(TEMPLATES),
@@ -19,36 +51,54 @@ _environment = Environment(
     undefined=StrictUndefined,
     keep_trailing_newline=True,
 )
+_environment.filters.update(money=money, day=day)
 
-SmtpSecurity = Literal["none", "starttls", "tls"]
 
-
-def qr_png(payload: str, *, scale: int = 8) -> bytes:
-    """A QR code image of the payload, large enough to scan from a phone screen."""
-    import io
-
-    buffer = io.BytesIO()
-    segno.make(payload, error="m", micro=False).save(buffer, kind="png", scale=scale, border=4)
-    return buffer.getvalue()
+def _render(template: str, part: str, language: str, values: dict[str, Any]) -> str:
+    try:
+        found = _environment.get_template(f"{language}/{template}.{part}.j2")
+    except TemplateNotFound:
+        found = _environment.get_template(f"{FALLBACK_LANGUAGE}/{template}.{part}.j2")
+    return found.render(values)
 
 
 def compose(template: str, context: dict[str, Any], *, sender: str, recipient: str, message_id: str) -> EmailMessage:
-    """A multipart message: text, HTML, and the ticket's QR code inline when there is one."""
+    """A multipart message: text, HTML, the ticket's QR code inline when there is one, and attachments."""
+    language = context.get("language") if context.get("language") in LANGUAGES else FALLBACK_LANGUAGE
     qr_cid = make_msgid(domain="ticketflow")
-    values = {**context, "qr_cid": qr_cid[1:-1]}
+    values = {**context, "language": language, "qr_cid": qr_cid[1:-1]}
     message = EmailMessage()
-    message["Subject"] = _environment.get_template(f"{template}.subject.j2").render(values).strip()
+    message["Subject"] = _render(template, "subject", language, values).strip()
     message["From"] = sender
     message["To"] = recipient
     message["Message-ID"] = message_id
     message["X-Ticketflow-Template"] = template
-    message.set_content(_environment.get_template(f"{template}.txt.j2").render(values))
-    message.add_alternative(_environment.get_template(f"{template}.html.j2").render(values), subtype="html")
+    message.set_content(_render(template, "txt", language, values))
+    message.add_alternative(_render(template, "html", language, values), subtype="html")
     if context.get("qr_payload"):
         html_part = message.get_payload()[1]
-        html_part.add_related(qr_png(context["qr_payload"]), "image", "png", cid=qr_cid,
+        html_part.add_related(qr_png(context["qr_payload"], scale=8), "image", "png", cid=qr_cid,
                               filename=f"ticket-{context.get('ticket_number', 'qr')}.png")
+    for filename, content_type, content in _attachments(context, language):
+        maintype, subtype = content_type.split("/")
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
+    # Last: set_content and the multipart conversions drop Content-* headers set before them.
+    message["Content-Language"] = language
     return message
+
+
+def _attachments(context: dict[str, Any], language: str) -> list[tuple[str, str, bytes]]:
+    found = []
+    if context.get("pdf_base64"):  # the invoice, as the orders service rendered it
+        found.append((context["pdf_filename"], "application/pdf", base64.b64decode(context["pdf_base64"])))
+    if context.get("attach_ticket_pdf") and context.get("event_starts_at") and context.get("event_name"):
+        ticket = TicketDocument(
+            ticket_number=context["ticket_number"], ticket_type=context["ticket_type"],
+            holder_name=context.get("name"), holder_company=context.get("company"),
+            event_name=context.get("event_name") or "", event_starts_at=datetime.fromisoformat(context["event_starts_at"]),
+            event_venue=context.get("event_venue"), qr_payload=context["qr_payload"], language=language)
+        found.append((f"ticket-{context['ticket_number']}.pdf", "application/pdf", render_ticket_pdf(ticket)))
+    return found
 
 
 class SmtpSender:

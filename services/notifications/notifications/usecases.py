@@ -1,25 +1,46 @@
-"""What the notifications service does: turn events into messages in the log."""
+"""What the notifications service does: turn events into messages in the log, and keep who holds which ticket.
+
+Handlers only write: the message log (one message per event, recipient and
+template), the person's update stream, and the ticket projection, all in the
+event's inbox transaction. Workers deliver the messages afterwards.
+"""
 
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
-from ticketflow_runtime import UnitOfWork
+from ticketflow_runtime import Delivery, UnitOfWork
+from ticketflow_runtime.auth import mint_link_token
 from ticketflow_runtime.telemetry import current_traceparent
 from ticketflow_schemas import events as contracts
 
-from .dispatcher import CHANNEL
+from .dispatcher import CHANNEL, PUSH_CHANNEL
 from .domain import MessageStatus, dedup_key
-from .store.tables import messages
+from .store.tables import messages, person_updates, push_devices, tickets
+
+UPDATES_CHANNEL = "notifications_person_updates"
+
+
+# Events older than this tell nobody anything new (a replay, a new subscription
+# reading a topic's history): they update the projection but send nothing.
+MAX_EVENT_AGE = timedelta(hours=72)
+
+
+def too_old(uow: UnitOfWork) -> bool:
+    assert uow.envelope is not None, "messages are caused by events"
+    return uow.envelope.time < datetime.now(UTC) - MAX_EVENT_AGE
 
 
 async def enqueue_email(uow: UnitOfWork, *, template: str, recipient: str, language: str, subject_id: str,
                         context: dict) -> bool:
     """Add an email to the log, once per (event, recipient, template). Returns whether it is new."""
-    assert uow.envelope is not None, "messages are caused by events"
+    if too_old(uow):
+        return False
     inserted = await uow.session.execute(
         insert(messages)
         .values(id=uuid.uuid4(), dedup_key=dedup_key(str(uow.envelope.id), recipient, template), channel="email",
@@ -34,22 +55,202 @@ async def enqueue_email(uow: UnitOfWork, *, template: str, recipient: str, langu
     return True
 
 
+async def record_update(uow: UnitOfWork, person_id: uuid.UUID, ticket_id: uuid.UUID, kind: str,
+                        data: dict[str, Any]) -> None:
+    """An entry in the person's live stream (the apps refresh at once)."""
+    await uow.session.execute(insert(person_updates).values(person_id=person_id, ticket_id=ticket_id, kind=kind,
+                                                            data=data))
+    await uow.session.execute(text("SELECT pg_notify(:channel, :person)"),
+                              {"channel": UPDATES_CHANNEL, "person": str(person_id)})
+
+
+PUSH_TEXTS = {
+    "ticket_arrived": {"en": ("Your ticket is here", "{ticket_type}, {event_name}"),
+                       "sv": ("Din biljett har kommit", "{ticket_type}, {event_name}")},
+    "ticket_changed": {"en": ("Your ticket has a new QR code", "The old code no longer works."),
+                       "sv": ("Din biljett har en ny QR-kod", "Den gamla koden fungerar inte längre.")},
+    "checked_in": {"en": ("Checked in", "Welcome to {event_name}!"),
+                   "sv": ("Incheckad", "Välkommen till {event_name}!")},
+}
+
+
+async def enqueue_push(uow: UnitOfWork, person_id: uuid.UUID, kind: str, ticket, language: str) -> int:
+    """A push to each of the person's registered devices, once per (event, device, kind)."""
+    if too_old(uow):
+        return 0
+    devices = (await uow.session.execute(select(push_devices).where(push_devices.c.person_id == person_id))).all()
+    title, body = PUSH_TEXTS[kind].get(language, PUSH_TEXTS[kind]["en"])
+    facts = {"ticket_type": ticket.ticket_type_name, "event_name": ticket.event_name or ""}
+    for device in devices:
+        await uow.session.execute(insert(messages).values(
+            id=uuid.uuid4(), dedup_key=dedup_key(str(uow.envelope.id), str(device.id), kind), channel="push",
+            template=kind, recipient=str(device.id), language=language, subject_id=str(ticket.id),
+            status=MessageStatus.PENDING.value, traceparent=current_traceparent(),
+            context={"device_id": str(device.id), "platform": device.platform, "token": device.token,
+                     "title": title, "body": body.format(**facts),
+                     "data": {"kind": kind, "ticket_id": str(ticket.id), "ticket_number": ticket.ticket_number}},
+        ).on_conflict_do_nothing())
+    if devices:
+        await uow.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": PUSH_CHANNEL})
+    return len(devices)
+
+
+# -- to the buyer
+
+
+def _buyer(order: contracts.OrderFacts) -> dict[str, Any]:
+    return {"name": order.buyer.name, "language": order.buyer.language, "order_number": order.order_number,
+            "event_name": order.event_name, "payment_method": order.payment_method}
+
+
+def _amount(amount: contracts.Amount | None) -> dict[str, Any] | None:
+    return None if amount is None else {"net": amount.net, "vat": amount.vat, "gross": amount.gross}
+
+
+async def order_placed(uow: UnitOfWork, order: contracts.OrderPlaced) -> None:
+    await enqueue_email(uow, template="order_placed", recipient=str(order.buyer.email), language=order.buyer.language,
+                        subject_id=str(order.order_id), context={
+                            **_buyer(order), "currency": order.amount.currency, "amount": _amount(order.amount),
+                            "lines": [{"ticket_type_name": line.ticket_type_name, "quantity": line.quantity,
+                                       "unit_net": line.unit_net} for line in order.lines]})
+
+
+async def invoice_sent(uow: UnitOfWork, invoice: contracts.OrderInvoiceSent) -> None:
+    await enqueue_email(uow, template="invoice_sent", recipient=str(invoice.buyer.email),
+                        language=invoice.buyer.language, subject_id=str(invoice.order_id), context={
+                            **_buyer(invoice), "invoice_number": invoice.invoice_number,
+                            "due_on": invoice.due_on.isoformat(), "currency": invoice.amount.currency,
+                            "amount": _amount(invoice.amount), "payment_reference": invoice.payment_reference,
+                            "pdf_filename": invoice.pdf_filename, "pdf_base64": invoice.pdf_base64})
+
+
+async def tickets_ready(uow: UnitOfWork, order: contracts.OrderSettled, *, manage_url: str, secret: str,
+                        link_ttl_seconds: int) -> None:
+    """The buyer's link to hand the tickets to people (a signed buyer link, as assignment issues them)."""
+    token = mint_link_token(secret, "buyer", f"order:{order.order_id}", {"order_id": str(order.order_id)},
+                            ttl_seconds=link_ttl_seconds)
+    url = manage_url.format(order_id=order.order_id)
+    await enqueue_email(uow, template="tickets_ready", recipient=str(order.buyer.email),
+                        language=order.buyer.language, subject_id=str(order.order_id), context={
+                            **_buyer(order), "quantity": order.quantity,
+                            "manage_url": f"{url}{'&' if '?' in url else '?'}access_token={token}"})
+
+
+async def order_cancelled(uow: UnitOfWork, order: contracts.OrderCancelled) -> None:
+    await enqueue_email(uow, template="order_cancelled", recipient=str(order.buyer.email),
+                        language=order.buyer.language, subject_id=str(order.order_id), context={
+                            **_buyer(order), "reason": order.reason, "refunded": order.refunded,
+                            "currency": order.refund.currency if order.refund else "",
+                            "refund": _amount(order.refund)})
+
+
+# -- the ticket projection
+
+
+async def record_issued(uow: UnitOfWork, issued: list[Delivery[contracts.TicketIssued]]) -> None:
+    upsert = insert(tickets)
+    # An assignment seen first created the row: it keeps its holder and gains the event's details.
+    await uow.session.execute(upsert.on_conflict_do_update(index_elements=[tickets.c.id], set_={
+        column: upsert.excluded[column] for column in ("event_name", "event_starts_at", "event_venue", "buyer_email")
+    }), [
+        {"id": e.ticket_id, "order_id": e.order_id, "event_id": e.event_id, "event_name": e.event_name,
+         "event_starts_at": e.event_starts_at, "event_venue": e.event_venue, "ticket_number": e.ticket_number,
+         "ticket_type_name": e.ticket_type_name, "buyer_email": str(e.buyer_email),
+         "secret_version": e.secret_version, "qr_payload": e.qr_payload}
+        for d in issued for e in [d.event]])
+
+
+async def _ensure_ticket(uow: UnitOfWork, event: contracts.TicketAssigned | contracts.TicketReissued) -> None:
+    """The ticket's row, started from an event that came before its issue (another topic)."""
+    await uow.session.execute(
+        insert(tickets).values(id=event.ticket_id, order_id=event.order_id, event_id=event.event_id,
+                               ticket_number=event.ticket_number, ticket_type_name=event.ticket_type_name)
+        .on_conflict_do_nothing())
+
+
+async def _ticket(uow: UnitOfWork, ticket_id: uuid.UUID):
+    return (await uow.session.execute(select(tickets).where(tickets.c.id == ticket_id).with_for_update())).first()
+
+
+def _holder_context(ticket, holder: contracts.Holder | None = None) -> dict[str, Any]:
+    return {
+        "name": holder.name if holder else ticket.holder_name, "company": holder.company if holder else ticket.holder_company,
+        "language": holder.language if holder else (ticket.holder_language or "en"),
+        "ticket_number": ticket.ticket_number, "ticket_type": ticket.ticket_type_name,
+        "event_id": str(ticket.event_id), "event_name": ticket.event_name,
+        "event_starts_at": ticket.event_starts_at.isoformat() if ticket.event_starts_at else None,
+        "event_venue": ticket.event_venue,
+    }
+
+
+async def ticket_assigned(uow: UnitOfWork, event: contracts.TicketAssigned) -> None:
+    """Keeps who holds the ticket; the new holder's apps learn it at once."""
+    holder = event.holder
+    await _ensure_ticket(uow, event)
+    ticket = await _ticket(uow, event.ticket_id)
+    await uow.session.execute(update(tickets).where(tickets.c.id == event.ticket_id).values(
+        holder_person_id=holder.person_id if holder else None, holder_name=holder.name if holder else None,
+        holder_email=str(holder.email) if holder else None, holder_company=holder.company if holder else None,
+        holder_language=holder.language if holder else None, updated_at=datetime.now(UTC)))
+    if event.previous_person_id and (holder is None or holder.person_id != event.previous_person_id):
+        await record_update(uow, event.previous_person_id, event.ticket_id, "ticket_removed",
+                            {"ticket_number": ticket.ticket_number})
+    if holder is not None:
+        await record_update(uow, holder.person_id, event.ticket_id, "ticket_arrived",
+                            {"ticket_number": ticket.ticket_number, "ticket_type": ticket.ticket_type_name,
+                             "event_name": ticket.event_name})
+        await enqueue_push(uow, holder.person_id, "ticket_arrived", ticket, holder.language)
+
+
 async def ticket_reissued(uow: UnitOfWork, event: contracts.TicketReissued) -> None:
-    """The new holder's ticket, with the QR code that now admits (older ones no longer do)."""
-    if event.holder is None or event.holder_unchanged:
+    """A new holder gets their ticket; a holder whose code changed gets the new one.
+
+    The reissue may come before the ticket's issue or assignment (other topics):
+    it carries what the message needs, and starts the ticket's row if need be.
+    """
+    await _ensure_ticket(uow, event)
+    await uow.session.execute(
+        update(tickets).where(tickets.c.id == event.ticket_id, tickets.c.secret_version < event.secret_version)
+        .values(secret_version=event.secret_version, qr_payload=event.qr_payload, updated_at=datetime.now(UTC)))
+    ticket = await _ticket(uow, event.ticket_id)
+    holder = event.holder
+    person_id = holder.person_id if holder else ticket.holder_person_id
+    email = str(holder.email) if holder else ticket.holder_email
+    if person_id is None or email is None:
         return
-    await enqueue_email(
-        uow,
-        template="your_ticket",
-        recipient=str(event.holder.email),
-        language=event.holder.language,
-        subject_id=str(event.ticket_id),
-        context={
-            "name": event.holder.name,
-            "language": event.holder.language,
-            "ticket_number": event.ticket_number,
-            "ticket_type": event.ticket_type_name,
-            "qr_payload": event.qr_payload,
-            "event_id": str(event.event_id),
-        },
-    )
+    template = "ticket_updated" if event.holder_unchanged else "your_ticket"
+    await enqueue_email(uow, template=template, recipient=email, language=_holder_context(ticket, holder)["language"],
+                        subject_id=str(event.ticket_id), context={
+                            **_holder_context(ticket, holder), "qr_payload": event.qr_payload,
+                            "attach_ticket_pdf": True})
+    await record_update(uow, person_id, event.ticket_id, "ticket_changed",
+                        {"ticket_number": ticket.ticket_number, "secret_version": event.secret_version})
+    if event.holder_unchanged:  # a new holder was pushed "ticket arrived" on assignment
+        await enqueue_push(uow, person_id, "ticket_changed", ticket, _holder_context(ticket, holder)["language"])
+
+
+async def ticket_voided(uow: UnitOfWork, event: contracts.TicketVoided) -> None:
+    await uow.session.execute(update(tickets).where(tickets.c.id == event.ticket_id).values(
+        voided=True, updated_at=datetime.now(UTC)))
+    ticket = await _ticket(uow, event.ticket_id)
+    if ticket is None or ticket.holder_person_id is None or ticket.holder_email is None:
+        return
+    await enqueue_email(uow, template="ticket_voided", recipient=ticket.holder_email,
+                        language=ticket.holder_language or "en", subject_id=str(event.ticket_id),
+                        context={**_holder_context(ticket), "reason": event.reason})
+    await record_update(uow, ticket.holder_person_id, event.ticket_id, "ticket_voided",
+                        {"ticket_number": ticket.ticket_number})
+
+
+async def checked_in(uow: UnitOfWork, event: contracts.TicketCheckedIn, *, welcome: bool) -> None:
+    ticket = await _ticket(uow, event.ticket_id)
+    if ticket is None or ticket.holder_person_id is None:
+        return
+    if welcome and ticket.holder_email:
+        await enqueue_email(uow, template="welcome", recipient=ticket.holder_email,
+                            language=ticket.holder_language or "en", subject_id=str(event.ticket_id),
+                            context={**_holder_context(ticket), "gate": event.gate})
+    await record_update(uow, ticket.holder_person_id, event.ticket_id, "checked_in",
+                        {"ticket_number": ticket.ticket_number, "gate": event.gate,
+                         "checked_in_at": event.checked_in_at.isoformat()})
+    await enqueue_push(uow, ticket.holder_person_id, "checked_in", ticket, ticket.holder_language or "en")

@@ -1,11 +1,12 @@
 import io
 from datetime import timedelta
 
+import pytest
 import zxingcpp
 from PIL import Image
 
 from notifications.domain import MessageStatus, dedup_key, retry_delay, smtp_outcome
-from notifications.mail import compose
+from notifications.mail import compose, day, money
 
 CONTEXT = {"name": "Ines", "language": "en", "ticket_number": "TF-AAAA-BBBB", "ticket_type": "Pass",
            "qr_payload": "AQ-test-payload_123", "event_id": "e"}
@@ -46,3 +47,54 @@ def test_retry_backoff_grows_and_is_capped() -> None:
 def test_one_message_per_event_recipient_and_template() -> None:
     assert dedup_key("e1", "Ines@Example.com ", "your_ticket") == dedup_key("e1", "ines@example.com", "your_ticket")
     assert dedup_key("e1", "a@example.com", "your_ticket") != dedup_key("e2", "a@example.com", "your_ticket")
+
+
+ORDER = {"name": "Bo Buyer", "order_number": "TO-000123", "event_name": "Nordic Summit", "payment_method": "invoice",
+         "currency": "SEK", "amount": {"net": 980000, "vat": 245000, "gross": 1225000},
+         "lines": [{"ticket_type_name": "Pass", "quantity": 2, "unit_net": 490000}]}
+TICKET = {"name": "Åsa Öberg", "company": "Bricka AB", "ticket_number": "TF-AAAA-BBBB", "ticket_type": "Pass",
+          "event_id": "e", "event_name": "Nordic Summit", "event_starts_at": "2027-05-01T09:00:00+02:00",
+          "event_venue": "Stockholm", "qr_payload": "AQ-test-payload_123"}
+CONTEXTS = {
+    "order_placed": ORDER,
+    "invoice_sent": {**ORDER, "invoice_number": "2027-0001", "due_on": "2027-03-31", "payment_reference": "4711",
+                     "pdf_filename": "invoice-2027-0001.pdf", "pdf_base64": "JVBERi0xLjQKJcOkw7w="},
+    "tickets_ready": {**ORDER, "quantity": 2, "manage_url": "https://tickets.example.com/orders/1?access_token=t"},
+    "your_ticket": {**TICKET, "attach_ticket_pdf": True},
+    "ticket_updated": TICKET,
+    "ticket_voided": {**TICKET, "reason": "order cancelled"},
+    "order_cancelled": {**ORDER, "reason": "withdrawn", "refunded": True,
+                        "refund": {"net": 980000, "vat": 245000, "gross": 1225000}},
+    "welcome": {**TICKET, "gate": "North gate"},
+}
+
+
+@pytest.mark.parametrize("language", ["en", "sv"])
+@pytest.mark.parametrize("template", sorted(CONTEXTS))
+def test_every_template_renders_in_english_and_swedish(template: str, language: str) -> None:
+    message = compose(template, {**CONTEXTS[template], "language": language}, sender="t@example.com",
+                      recipient="r@example.com", message_id="<3@ticketflow>")
+    text = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_content()
+    html = next(p for p in message.walk() if p.get_content_type() == "text/html").get_content()
+    assert message["Subject"] and message["Content-Language"] == language
+    assert f'lang="{language}"' in html and "{{" not in text + html
+    greeting = "Hej" if language == "sv" else "Hello"
+    assert text.startswith(greeting) and greeting in html
+
+
+def test_the_invoice_is_attached_and_the_ticket_comes_as_a_pdf_too() -> None:
+    invoice = compose("invoice_sent", {**CONTEXTS["invoice_sent"], "language": "en"}, sender="t@example.com",
+                      recipient="r@example.com", message_id="<4@ticketflow>")
+    attached = [p for p in invoice.iter_attachments()]
+    assert [a.get_filename() for a in attached] == ["invoice-2027-0001.pdf"]
+    assert attached[0].get_content().startswith(b"%PDF")
+    ticket = compose("your_ticket", {**CONTEXTS["your_ticket"], "language": "sv"}, sender="t@example.com",
+                     recipient="r@example.com", message_id="<5@ticketflow>")
+    pdf = next(p for p in ticket.iter_attachments() if p.get_content_type() == "application/pdf")
+    assert pdf.get_filename() == "ticket-TF-AAAA-BBBB.pdf" and pdf.get_content().startswith(b"%PDF")
+
+
+def test_amounts_and_dates_read_as_each_language_writes_them() -> None:
+    assert money(1225050, "SEK", "en") == "SEK 12,250.50"
+    assert money(1225050, "SEK", "sv") == "12\u00a0250,50\u00a0SEK"
+    assert day("2027-03-31", "sv") == "31 mars 2027" and day("2027-03-31", "en") == "31 March 2027"

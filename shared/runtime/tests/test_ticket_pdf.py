@@ -11,8 +11,8 @@ import zxingcpp
 from PIL import Image
 from pypdf import PdfReader
 
-from assignment import ticket_render
-from assignment.ticket_render import TicketDocument, qr_png, qr_svg, render_ticket_pdf, render_tickets_pdf
+from ticketflow_runtime import ticket_pdf
+from ticketflow_runtime.ticket_pdf import TicketDocument, qr_png, qr_svg, render_ticket_pdf, render_tickets_pdf
 
 # The shape of a real payload: 119 characters of base64url (see ticketflow_schemas.qr).
 PAYLOAD = "AQ" + "x7Kp-Qz_3mN8vRt2WbYc" * 5 + "Lh9sDfGjA0eUoP1iX"
@@ -86,12 +86,12 @@ def test_same_input_same_bytes() -> None:
 
 
 def test_without_dejavu_it_falls_back_to_helvetica_with_a_warning(monkeypatch, caplog) -> None:
-    monkeypatch.setattr(ticket_render, "FONT_DIRS", ())
-    ticket_render.find_dejavu_sans.cache_clear()
+    monkeypatch.setattr(ticket_pdf, "FONT_DIRS", ())
+    ticket_pdf.find_dejavu_sans.cache_clear()
     try:
         [text] = pdf_text(render_ticket_pdf(ticket()))
     finally:
-        ticket_render.find_dejavu_sans.cache_clear()
+        ticket_pdf.find_dejavu_sans.cache_clear()
     assert "fall back to Helvetica" in caplog.text
     assert "Åsa Öberg" in text and "?ukasz & Zoë AB" in text  # Latin-1 kept, the rest replaced
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -66,7 +67,8 @@ def notify_channel(service: str) -> str:
 
 @dataclass(frozen=True)
 class _Staged:
-    envelope: Envelope
+    event_id: uuid.UUID
+    created_at: datetime
     topic: str
     key: str
     headers: str
@@ -95,12 +97,18 @@ class Outbox:
     def stage(self, event: Event) -> Envelope:
         key = event.kafka_key()
         envelope = Envelope.for_service(self.service, type=event.ce_type, subject=key)
-        headers = envelope.to_headers()
-        # The current trace context travels with the event, so the relay can
+        self.stage_record(event.topic, key, envelope.to_headers(), event.model_dump_json(),
+                          record_id=envelope.id, created_at=envelope.time)
+        return envelope
+
+    def stage_record(self, topic: str, key: str, headers: dict[str, str], payload: str, *,
+                     record_id: uuid.UUID | None = None, created_at: datetime | None = None) -> None:
+        """Any record, also one that is not a contract's event (a dead letter, say), published like one."""
+        # The current trace context travels with the record, so the relay can
         # publish it as part of the trace that caused it.
         inject(headers)
-        self._staged.append(_Staged(envelope, event.topic, key, json.dumps(headers), event.model_dump_json()))
-        return envelope
+        self._staged.append(_Staged(record_id or uuid.uuid4(), created_at or datetime.now(UTC), topic, key,
+                                    json.dumps(headers), payload))
 
     async def flush(self) -> None:
         if not self._staged:
@@ -111,12 +119,12 @@ class Outbox:
         await self.session.execute(
             _INSERT_AND_NOTIFY,
             {
-                "event_ids": [row.envelope.id for row in staged],
+                "event_ids": [row.event_id for row in staged],
                 "topics": [row.topic for row in staged],
                 "keys": [row.key for row in staged],
                 "headers": [row.headers for row in staged],
                 "payloads": [row.payload for row in staged],
-                "created": [row.envelope.time for row in staged],
+                "created": [row.created_at for row in staged],
                 "channel": notify_channel(self.service),
             },
         )

@@ -1,4 +1,7 @@
-"""My Tickets: a ticket's QR code as SVG and PNG, and the printable ticket PDF.
+"""The ticket as people get it: its QR code as SVG and PNG, and the printable ticket PDF.
+
+Shared by assignment (My Tickets) and notifications (the ticket attached to its email),
+so a ticket looks the same wherever it comes from.
 
 Pure: no I/O besides reading a font file, and the same input always gives the
 same bytes (the PDF's creation date comes from the event's start, not the clock).
@@ -20,7 +23,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from fpdf.enums import Align, XPos, YPos
-from ticketflow_runtime.documents import FONT_DIRS, QUIET_ZONE, DocumentPDF, find_dejavu_sans, make_qr
+from .documents import FONT_DIRS, QUIET_ZONE, DocumentPDF, find_dejavu_sans, make_qr
 
 __all__ = ["FONT_DIRS", "TicketDocument", "find_dejavu_sans", "format_starts_at", "qr_png", "qr_svg",
            "render_ticket_pdf", "render_tickets_pdf"]
@@ -153,7 +156,7 @@ def render_tickets_pdf(tickets: list[TicketDocument]) -> bytes:
     pdf.set_creation_date(min(t.event_starts_at for t in tickets).astimezone(UTC).replace(microsecond=0))
     title = f"{labels['ticket']} {first.ticket_number}" if len(tickets) == 1 else first.event_name
     pdf.set_title(pdf.showable(title))
-    pdf.set_creator("ticketflow assignment")
+    pdf.set_creator("ticketflow")
     pdf.set_lang(first.language)
     for ticket in tickets:
         pdf.ticket_page(ticket)

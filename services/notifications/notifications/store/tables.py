@@ -1,6 +1,7 @@
 """The notifications database: the message log, with each message's delivery state."""
 
-from sqlalchemy import Column, DateTime, Index, Integer, String, Table, Text, func, text
+from sqlalchemy import (BigInteger, Boolean, Column, DateTime, Identity, Index, Integer, String, Table, Text,
+                        UniqueConstraint, func, text)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from ticketflow_runtime.tables import service_metadata
@@ -29,3 +30,52 @@ messages = Table(
     Column("sent_at", DateTime(timezone=True)),
 )
 Index("messages_due", messages.c.next_attempt_at, postgresql_where=text("status = 'pending'"))
+
+# Who holds which ticket, learnt from issuance and assignment: the recipients of ticket messages.
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("order_id", UUID(as_uuid=True), nullable=False),
+    Column("event_id", UUID(as_uuid=True), nullable=False),
+    Column("event_name", String(200)),
+    Column("event_starts_at", DateTime(timezone=True)),
+    Column("event_venue", String(200)),
+    Column("ticket_number", String(20), nullable=False),
+    Column("ticket_type_name", String(200), nullable=False),
+    Column("buyer_email", String(320)),
+    Column("holder_person_id", UUID(as_uuid=True), index=True),
+    Column("holder_name", String(200)),
+    Column("holder_email", String(320)),
+    Column("holder_company", String(200)),
+    Column("holder_language", String(2)),
+    Column("secret_version", Integer, nullable=False, server_default="0"),
+    Column("qr_payload", Text),
+    Column("voided", Boolean, nullable=False, server_default="false"),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+# What changed for a person, in order: the live stream replays it from Last-Event-ID.
+person_updates = Table(
+    "person_updates",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), primary_key=True),
+    Column("person_id", UUID(as_uuid=True), nullable=False),
+    Column("ticket_id", UUID(as_uuid=True), nullable=False),
+    Column("kind", String(30), nullable=False),
+    Column("data", JSONB, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+Index("ix_person_updates_person", person_updates.c.person_id, person_updates.c.id)
+
+# The native apps' push tokens, per person; a token the provider reports dead is removed.
+push_devices = Table(
+    "push_devices",
+    metadata,
+    Column("id", UUID(as_uuid=True), primary_key=True),
+    Column("person_id", UUID(as_uuid=True), nullable=False, index=True),
+    Column("platform", String(10), nullable=False),
+    Column("token", String(512), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("platform", "token"),
+)
