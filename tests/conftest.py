@@ -52,6 +52,8 @@ def stack(otlp: OtlpCollector) -> ServiceStack:
             # Mail retries in a fraction of a second, three attempts before the dead-letter topic.
             "MAIL_RETRY_BASE_SECONDS": "0.2",
             "MAIL_MAX_ATTEMPTS": "3",
+            # An attempt cut short by a killed process is taken back after three seconds.
+            "DELIVERY_LEASE_SECONDS": "3",
         }
     )
     services.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import ssl
 import threading
 import time
@@ -223,3 +224,26 @@ def test_the_holder_s_apps_are_pushed_their_ticket_and_check_in_and_dead_tokens_
     assert tokens["dead"] not in {d["token"] for d in devices}
     failed = flow.http.get(f"{NOTIFICATIONS}/v1/messages", params={"channel": "push", "status": "failed"}).json()
     assert any(m["last_error"].startswith("404") for m in failed), "the provider's answer is recorded"
+
+
+def test_a_crash_between_sending_and_recording_repeats_the_email_at_most_once_and_the_log_shows_it(
+        flow: Flow, event: dict, stack) -> None:
+    order = flow.place_free_order(event["id"], 1)
+    ticket = flow.assignable_tickets(order["id"], 1)[0]
+    address = f"slow.{uuid.uuid4().hex[:6]}@example.com"
+    flow.assign(ticket["id"], "Sam Slow", address)
+
+    def logged() -> dict | None:
+        found = flow.http.get(f"{NOTIFICATIONS}/v1/messages",
+                              params={"recipient": address, "template": "your_ticket"}).json()
+        return found[0] if found else None
+
+    wait_until(lambda: (m := logged()) and m["status"] == "sending", what="the attempt to be out")
+    time.sleep(1)  # the server has the message by now, and answers only after five seconds
+    stack.stop(("notifications",), sig=signal.SIGKILL)
+    stack.start(("notifications",))
+
+    resent = wait_until(lambda: (m := logged()) and m["status"] == "sent" and m, timeout=60,
+                        what="the interrupted attempt to be taken back and sent again")
+    assert resent["interrupted_attempts"] == 1 and resent["attempts"] == 2
+    assert len(mails_to(address)) == 2, "one repeat, no more"

@@ -7,7 +7,9 @@ failures can be tested end to end:
 
 - ``tempfail...@``: 451 (try again later) the first time the address is tried, then accepted;
 - ``alwaysfail...@``: 451 every time;
-- ``reject...@``: 550 (no such mailbox), a permanent failure.
+- ``reject...@``: 550 (no such mailbox), a permanent failure;
+- ``slow...@``: kept at once, answered only after five seconds (a client that dies
+  meanwhile has delivered without knowing it).
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from email import message_from_bytes, policy
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
+
+
+SLOW_ANSWER_SECONDS = 5.0
 
 
 class MaildirHandler:
@@ -46,6 +51,8 @@ class MaildirHandler:
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         message["X-Envelope-From"] = envelope.mail_from or ""
         self.mailbox.add(mailbox.MaildirMessage(message))
+        if any(rcpt.split("@", 1)[0].lower().startswith("slow") for rcpt in envelope.rcpt_tos):
+            await asyncio.sleep(SLOW_ANSWER_SECONDS)
         return "250 Message accepted for delivery"
 
 

@@ -40,8 +40,9 @@ class MessageView(BaseModel):
     recipient: str
     language: str
     subject_id: str
-    status: str = Field(description="pending, sent or failed")
+    status: str = Field(description="pending, sending, sent or failed")
     attempts: int
+    interrupted_attempts: int = Field(description="attempts cut short by a crash: each may have delivered a copy")
     last_error: str | None = Field(description="the last answer of the SMTP server or push provider")
     created_at: datetime
     sent_at: datetime | None
@@ -53,7 +54,7 @@ async def list_messages(
     recipient: str | None = None,
     subject_id: str | None = Query(default=None, description="an order or ticket id"),
     template: str | None = None,
-    status: Literal["pending", "sent", "failed"] | None = None,
+    status: Literal["pending", "sending", "sent", "failed"] | None = None,
     channel: Literal["email", "push"] | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[MessageView]:

@@ -24,6 +24,9 @@ class MailSettings(ServiceSettings):
     mail_batch_size: int = Field(default=50, ge=1)
     mail_max_attempts: int = Field(default=8, ge=1)
     mail_retry_base_seconds: float = Field(default=5.0, gt=0, description="first retry delay; it doubles each time")
+    delivery_lease_seconds: float = Field(
+        default=120.0, gt=0,
+        description="an attempt still out after this long was cut short by a crash: it is sent again")
     manage_tickets_url: str = Field(
         default="http://127.0.0.1:8003/v1/orders/{order_id}/tickets",
         description="the buyer's page to assign tickets; {order_id} is filled in and access_token appended")
@@ -71,6 +74,7 @@ def create_service(settings: ServiceSettings | None = None) -> Service:
             poll_seconds=settings.outbox_poll_seconds,
             max_attempts=settings.mail_max_attempts,
             retry_base_seconds=settings.mail_retry_base_seconds,
+            lease_seconds=settings.delivery_lease_seconds,
         )
     )
     service.add_worker(
@@ -86,6 +90,7 @@ def create_service(settings: ServiceSettings | None = None) -> Service:
             poll_seconds=settings.outbox_poll_seconds,
             max_attempts=settings.push_max_attempts,
             retry_base_seconds=settings.mail_retry_base_seconds,
+            lease_seconds=settings.delivery_lease_seconds,
         )
     )
     return service

@@ -12,10 +12,10 @@ from __future__ import annotations
 import json
 import logging
 from abc import abstractmethod
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aiosmtplib
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from ticketflow_runtime.database import Database
 from ticketflow_runtime.outbox import Outbox
@@ -25,7 +25,7 @@ from ticketflow_schemas.topics import dead_letter_topic
 
 from .domain import Delivery, MessageStatus, push_outcome, retry_delay, smtp_outcome
 from .mail import SmtpSender, compose
-from .push import PushMessage, PushProvider, PushResult
+from .push import PushMessage, PushProvider
 from .store.tables import messages, push_devices
 
 log = logging.getLogger(__name__)
@@ -35,53 +35,89 @@ PUSH_CHANNEL = "notifications_push"
 
 
 class MessageDispatcher(DrainingWorker):
-    """Delivers the pending messages of one channel, a batch per transaction (rows locked, skipped by peers)."""
+    """Delivers the pending messages of one channel, a batch at a time.
+
+    An attempt is claimed (status "sending", committed) before anything goes out
+    and recorded after, so no transaction stays open while a server answers. A
+    process killed in between leaves the claim behind: after the lease it is
+    taken back, counted as interrupted (it may have delivered a copy already),
+    and sent again, so a crash costs at most one repeated message, which the
+    log shows.
+    """
 
     channel_name: str
 
     def __init__(self, *, database: Database, notify_channel: str, batch_size: int, poll_seconds: float,
-                 max_attempts: int, retry_base_seconds: float) -> None:
+                 max_attempts: int, retry_base_seconds: float, lease_seconds: float) -> None:
         super().__init__(database=database, channel=notify_channel, batch_size=batch_size, poll_seconds=poll_seconds)
         self.max_attempts = max_attempts
         self.retry_base_seconds = retry_base_seconds
+        self.lease = timedelta(seconds=lease_seconds)
 
     @abstractmethod
-    async def deliver(self, message, session) -> Delivery:
+    async def deliver(self, message) -> Delivery:
         """One attempt; never raises for a refusal (the Delivery says what happened)."""
 
+    async def settle(self, session, message, delivery: Delivery) -> None:
+        """Hook: anything else the outcome changes, in the transaction that records it."""
+
     async def work_once(self) -> int:
+        await self._take_back_interrupted()
+        claimed = await self._claim()
+        if not claimed:
+            return 0
+        outcomes = [(message, await self.deliver(message)) for message in claimed]
         async with self.database.sessions() as session, session.begin():
-            due = (
-                await session.execute(
-                    select(messages)
-                    .where(messages.c.channel == self.channel_name, messages.c.status == MessageStatus.PENDING.value,
-                           messages.c.next_attempt_at <= datetime.now(UTC))
-                    .order_by(messages.c.next_attempt_at)
-                    .limit(self.batch_size)
-                    .with_for_update(skip_locked=True)
-                )
-            ).all()
             outbox = Outbox(session, self.database.service)
-            for message in due:
-                delivery = await self.deliver(message, session)
+            for message, delivery in outcomes:
                 changes = self._changes(message, delivery)
                 await session.execute(update(messages).where(messages.c.id == message.id).values(**changes))
+                await self.settle(session, message, delivery)
                 if changes.get("status") == MessageStatus.FAILED.value and delivery.status is MessageStatus.PENDING:
-                    park(outbox, message, reason="exhausted", error=delivery.error, attempts=changes["attempts"])
+                    park(outbox, message, reason="exhausted", error=delivery.error, attempts=message.attempts)
             await outbox.flush()
-        return len(due)
+        return len(claimed)
+
+    async def _claim(self) -> list:
+        now = datetime.now(UTC)
+        async with self.database.sessions() as session, session.begin():
+            due = select(messages.c.id).where(
+                messages.c.channel == self.channel_name, messages.c.status == MessageStatus.PENDING.value,
+                messages.c.next_attempt_at <= now,
+            ).order_by(messages.c.next_attempt_at).limit(self.batch_size).with_for_update(skip_locked=True)
+            return list((await session.execute(
+                update(messages).where(messages.c.id.in_(due.scalar_subquery()))
+                .values(status=MessageStatus.SENDING.value, attempts=messages.c.attempts + 1,
+                        attempt_started_at=now)
+                .returning(*messages.c))).all())
+
+    async def _take_back_interrupted(self) -> None:
+        async with self.database.sessions() as session, session.begin():
+            taken = (await session.execute(
+                update(messages).where(messages.c.channel == self.channel_name,
+                                       messages.c.status == MessageStatus.SENDING.value,
+                                       messages.c.attempt_started_at < datetime.now(UTC) - self.lease)
+                .values(status=MessageStatus.PENDING.value, next_attempt_at=func.now(),
+                        interrupted_attempts=messages.c.interrupted_attempts + 1,
+                        last_error=func.concat("interrupted: the attempt of ", messages.c.attempt_started_at,
+                                               " may have been delivered; sent again"))
+                .returning(messages.c.id))).scalars().all()
+        for message_id in taken:
+            log.warning("an interrupted attempt is taken back: the message may arrive twice",
+                        extra={"message_id": str(message_id)})
 
     def _changes(self, message, delivery: Delivery) -> dict:
-        attempts = message.attempts + 1
+        """``message.attempts`` counts this attempt already (the claim did)."""
+        attempts = message.attempts
         now = datetime.now(UTC)
         if delivery.status is MessageStatus.SENT:
-            return {"status": MessageStatus.SENT.value, "attempts": attempts, "sent_at": now, "last_error": None}
+            return {"status": MessageStatus.SENT.value, "sent_at": now, "last_error": None}
         if delivery.status is MessageStatus.PENDING and attempts < self.max_attempts:
             log.warning("delivery deferred", extra={"message_id": str(message.id), "error": delivery.error})
             delay = retry_delay(attempts, base_seconds=self.retry_base_seconds)
-            return {"attempts": attempts, "last_error": delivery.error, "next_attempt_at": now + delay}
+            return {"status": MessageStatus.PENDING.value, "last_error": delivery.error, "next_attempt_at": now + delay}
         log.error("delivery failed", extra={"message_id": str(message.id), "error": delivery.error})
-        return {"status": MessageStatus.FAILED.value, "attempts": attempts, "last_error": delivery.error}
+        return {"status": MessageStatus.FAILED.value, "last_error": delivery.error}
 
 
 class MailDispatcher(MessageDispatcher):
@@ -93,7 +129,7 @@ class MailDispatcher(MessageDispatcher):
         self.sender = sender
         self.mail_from = mail_from
 
-    async def deliver(self, message, session) -> Delivery:
+    async def deliver(self, message) -> Delivery:
         with continue_trace(message.traceparent, "send email", **{"messaging.template": message.template}):
             email = compose(message.template, message.context, sender=self.mail_from, recipient=message.recipient,
                             message_id=f"<{message.id}@ticketflow>")
@@ -121,17 +157,18 @@ class PushDispatcher(MessageDispatcher):
         await super().stop()
         await self.provider.aclose()
 
-    async def deliver(self, message, session) -> Delivery:
+    async def deliver(self, message) -> Delivery:
         context = message.context
         with continue_trace(message.traceparent, "send push", **{"messaging.template": message.template}):
-            outcome = await self.provider.send(PushMessage(
+            return push_outcome(await self.provider.send(PushMessage(
                 token=context["token"], platform=context["platform"], title=context["title"], body=context["body"],
-                data=context["data"], collapse_key=context["data"].get("ticket_id")))
-        if outcome.result is PushResult.INVALID_TOKEN:
+                data=context["data"], collapse_key=context["data"].get("ticket_id"))))
+
+    async def settle(self, session, message, delivery: Delivery) -> None:
+        if delivery.drop_device:
             # The app was uninstalled or the token rotated: never send to it again.
-            await session.execute(delete(push_devices).where(push_devices.c.platform == context["platform"],
-                                                             push_devices.c.token == context["token"]))
-        return push_outcome(outcome)
+            await session.execute(delete(push_devices).where(push_devices.c.platform == message.context["platform"],
+                                                             push_devices.c.token == message.context["token"]))
 
 
 def park(outbox: Outbox, message, *, reason: str, error: str | None, attempts: int) -> None:

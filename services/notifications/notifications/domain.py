@@ -11,6 +11,7 @@ from .push import PushOutcome, PushResult
 
 class MessageStatus(StrEnum):
     PENDING = "pending"
+    SENDING = "sending"
     SENT = "sent"
     FAILED = "failed"
 
@@ -21,6 +22,8 @@ class Delivery:
 
     status: MessageStatus
     error: str | None = None
+    drop_device: bool = False
+    """The push provider says the device token is dead."""
 
 
 def smtp_outcome(code: int | None, message: str) -> Delivery:
@@ -37,7 +40,7 @@ def push_outcome(outcome: PushOutcome) -> Delivery:
     answer = f"{outcome.status_code or 'no answer'} {outcome.answer}".strip()
     if outcome.result is PushResult.RETRY:
         return Delivery(MessageStatus.PENDING, answer)
-    return Delivery(MessageStatus.FAILED, answer)
+    return Delivery(MessageStatus.FAILED, answer, drop_device=outcome.result is PushResult.INVALID_TOKEN)
 
 
 def retry_delay(attempts: int, *, base_seconds: float = 5.0, max_seconds: float = 900.0) -> timedelta:

@@ -23,6 +23,10 @@ messages = Table(
     Column("subject_id", String(100), nullable=False, index=True),
     Column("status", String(20), nullable=False),
     Column("attempts", Integer, nullable=False, server_default="0"),
+    # While an attempt is out (status "sending"); one left behind by a crash is taken back after a lease.
+    Column("attempt_started_at", DateTime(timezone=True)),
+    # Attempts cut short by a crash after the send: each may have delivered a copy already.
+    Column("interrupted_attempts", Integer, nullable=False, server_default="0"),
     Column("last_error", Text),
     Column("traceparent", String(64)),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
