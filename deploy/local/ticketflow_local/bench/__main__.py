@@ -13,6 +13,8 @@ from ..stack import SERVICES, ServiceStack
 BENCHMARKS = [
     (["ticketflow_local.bench.orders"], SERVICES),
     (["ticketflow_local.bench.checkin"], SERVICES),
+    # Each email renders its ticket PDF: 2,000 keep the run short; --emails 10000 for the full burst.
+    (["ticketflow_local.bench.notifications", "--emails", "2000"], SERVICES),
     (["ticketflow_local.bench.issuance", "--downstream", "running"], SERVICES),
     (["ticketflow_local.bench.issuance", "--downstream", "stopped"], ("issuance",)),
 ]
