@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from fpdf.enums import Align, MethodReturnValue, XPos, YPos
@@ -127,14 +127,10 @@ def badges_pdf(badges: Sequence[Badge], *, created_at: datetime) -> bytes:
     pdf = _BadgePDF()
     first = badges[0]
     labels = LABELS[first.language]
-    pdf.set_creation_date(created_at.astimezone(UTC).replace(microsecond=0))
+    for badge in badges:
+        pdf.badge_page(badge)
     if len(badges) == 1:
         title = f"{labels['badge']} {first.ticket_number}"
     else:
         title = f"{labels['badges']}: {first.event_name}" if first.event_name else labels["badges"]
-    pdf.set_title(pdf.showable(title))
-    pdf.set_creator("ticketflow checkin")
-    pdf.set_lang(first.language)
-    for badge in badges:
-        pdf.badge_page(badge)
-    return bytes(pdf.output())
+    return pdf.finish(created_at=created_at, title=title, language=first.language)

@@ -63,34 +63,27 @@ def create_service(settings: ServiceSettings | None = None) -> Service:
     handlers.configure(settings)
     service.extras["updates"] = UpdatesHub(service.database)
     service.add_worker(service.extras["updates"])
+    delivery = {"database": service.database, "poll_seconds": settings.outbox_poll_seconds,
+                "retry_base_seconds": settings.mail_retry_base_seconds,
+                "lease_seconds": settings.delivery_lease_seconds}
     service.add_worker(
         MailDispatcher(
-            database=service.database,
             sender=SmtpSender(host=settings.smtp_host, port=settings.smtp_port, security=settings.smtp_security,
                               username=settings.smtp_username, password=settings.smtp_password,
                               timeout=settings.smtp_timeout_seconds),
-            mail_from=settings.mail_from,
-            batch_size=settings.mail_batch_size,
-            poll_seconds=settings.outbox_poll_seconds,
-            max_attempts=settings.mail_max_attempts,
-            retry_base_seconds=settings.mail_retry_base_seconds,
-            lease_seconds=settings.delivery_lease_seconds,
+            mail_from=settings.mail_from, batch_size=settings.mail_batch_size,
+            max_attempts=settings.mail_max_attempts, **delivery,
         )
     )
     service.add_worker(
         PushDispatcher(
-            database=service.database,
             provider=providers_from_settings(
                 fcm_api_base=settings.fcm_api_base, fcm_service_account_file=settings.fcm_service_account_file,
                 fcm_project_id=settings.fcm_project_id, apns_api_base=settings.apns_api_base,
                 apns_key_file=settings.apns_key_file, apns_key_id=settings.apns_key_id,
                 apns_team_id=settings.apns_team_id, apns_topic=settings.apns_topic,
                 apns_ca_file=settings.apns_ca_file),
-            batch_size=settings.push_batch_size,
-            poll_seconds=settings.outbox_poll_seconds,
-            max_attempts=settings.push_max_attempts,
-            retry_base_seconds=settings.mail_retry_base_seconds,
-            lease_seconds=settings.delivery_lease_seconds,
+            batch_size=settings.push_batch_size, max_attempts=settings.push_max_attempts, **delivery,
         )
     )
     return service

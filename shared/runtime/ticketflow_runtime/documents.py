@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
+from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
@@ -72,6 +73,14 @@ class DocumentPDF(FPDF):
             self.add_font(self.family, "B", fonts[1])
         self.set_margins(margin, margin, margin)
         self.set_auto_page_break(False)
+
+    def finish(self, *, created_at: datetime, title: str, language: str) -> bytes:
+        """The document's bytes, dated by its content (not the clock): the same content, the same bytes."""
+        self.set_creation_date(created_at.astimezone(UTC).replace(microsecond=0))
+        self.set_title(self.showable(title))
+        self.set_creator("ticketflow")
+        self.set_lang(language)
+        return bytes(self.output())
 
     def showable(self, text: str) -> str:
         """The text as the current family can show it."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Literal
 
 from fpdf.enums import Align, XPos, YPos
@@ -153,14 +153,10 @@ def render_tickets_pdf(tickets: list[TicketDocument]) -> bytes:
     pdf = _TicketPDF()
     first = tickets[0]
     labels = LABELS[first.language]
-    pdf.set_creation_date(min(t.event_starts_at for t in tickets).astimezone(UTC).replace(microsecond=0))
-    title = f"{labels['ticket']} {first.ticket_number}" if len(tickets) == 1 else first.event_name
-    pdf.set_title(pdf.showable(title))
-    pdf.set_creator("ticketflow")
-    pdf.set_lang(first.language)
     for ticket in tickets:
         pdf.ticket_page(ticket)
-    return bytes(pdf.output())
+    title = f"{labels['ticket']} {first.ticket_number}" if len(tickets) == 1 else first.event_name
+    return pdf.finish(created_at=min(t.event_starts_at for t in tickets), title=title, language=first.language)
 
 
 def render_ticket_pdf(ticket: TicketDocument) -> bytes:
