@@ -9,6 +9,7 @@ run out is recorded and parked on the dead-letter topic with its reason.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from abc import abstractmethod
@@ -48,8 +49,9 @@ class MessageDispatcher(DrainingWorker):
     channel_name: str
 
     def __init__(self, *, database: Database, notify_channel: str, batch_size: int, poll_seconds: float,
-                 max_attempts: int, retry_base_seconds: float, lease_seconds: float) -> None:
+                 max_attempts: int, retry_base_seconds: float, lease_seconds: float, concurrency: int = 8) -> None:
         super().__init__(database=database, channel=notify_channel, batch_size=batch_size, poll_seconds=poll_seconds)
+        self.concurrency = concurrency
         self.max_attempts = max_attempts
         self.retry_base_seconds = retry_base_seconds
         self.lease = timedelta(seconds=lease_seconds)
@@ -66,7 +68,18 @@ class MessageDispatcher(DrainingWorker):
         claimed = await self._claim()
         if not claimed:
             return 0
-        outcomes = [(message, await self.deliver(message)) for message in claimed]
+        # Several at once: an SMTP dialogue or a provider's answer is mostly waiting.
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def attempt(message) -> Delivery:
+            async with slots:
+                try:
+                    return await self.deliver(message)
+                except Exception as error:  # a message that cannot even be built: recorded, not retried
+                    log.exception("message could not be delivered", extra={"message_id": str(message.id)})
+                    return Delivery(MessageStatus.FAILED, f"not sent: {error!r}"[:4000])
+
+        outcomes = list(zip(claimed, await asyncio.gather(*(attempt(message) for message in claimed)), strict=True))
         async with self.database.sessions() as session, session.begin():
             outbox = Outbox(session, self.database.service)
             for message, delivery in outcomes:
