@@ -21,6 +21,8 @@ import asyncio
 import json
 import logging
 import random
+import types
+from itertools import chain
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
@@ -179,15 +181,15 @@ class Consumer:
 
 def register_subscriptions(
     broker: KafkaBroker, database: Database, service: str, subscriptions: Subscriptions,
-    policy: DeadLetterPolicy, *, batch_size: int,
+    policy: DeadLetterPolicy, *, batch_size: int, poll_ms: int,
 ) -> None:
     for subscription in subscriptions.items:
         consumer = Consumer(database, service, subscription)
         policy.consumers[subscription.topic] = consumer
-        _register(broker, consumer, service, batch_size)
+        _register(broker, consumer, service, batch_size, poll_ms)
 
 
-def _register(broker: KafkaBroker, consumer: Consumer, service: str, batch_size: int) -> None:
+def _register(broker: KafkaBroker, consumer: Consumer, service: str, batch_size: int, poll_ms: int) -> None:
     subscription = consumer.subscription
     model = subscription.model
 
@@ -199,7 +201,7 @@ def _register(broker: KafkaBroker, consumer: Consumer, service: str, batch_size:
     consume.__annotations__ = {"events": list[model], "message": KafkaMessage, "return": None}
     consume.__name__ = subscription.handler.__name__
     consume.__doc__ = subscription.handler.__doc__
-    broker.subscriber(
+    subscriber = broker.subscriber(
         subscription.topic,
         group_id=consumer.group,
         auto_offset_reset="earliest",
@@ -207,12 +209,26 @@ def _register(broker: KafkaBroker, consumer: Consumer, service: str, batch_size:
         # one commit and one offset commit per batch, not per event.
         batch=True,
         max_records=batch_size,
+        batch_timeout_ms=poll_ms,
         # Offsets are committed after the batch's transaction; errors it
         # cannot absorb (dead-letter publish failing) rewind to the batch.
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title=f"{service}:{subscription.topic}",
         description=subscription.handler.__doc__,
-    )(consume)
+    )
+    subscriber(consume)
+    subscriber.get_msg = types.MethodType(_next_batch, subscriber)
+
+
+async def _next_batch(subscriber: Any, consumer: Any) -> tuple[ConsumerRecord, ...]:
+    """Whatever has arrived, up to the batch size, waiting at most the poll time for the first record.
+
+    Replaces FastStream's batch fetch, which after an empty poll pauses as long
+    again: an event arriving then would wait for it (up to the poll time) although
+    the poll itself already waits and returns the moment a record arrives.
+    """
+    records = await consumer.getmany(timeout_ms=subscriber.batch_timeout_ms, max_records=subscriber.max_records)
+    return tuple(chain.from_iterable(records.values()))
 
 
 class DeadLetterPolicy:

@@ -108,7 +108,7 @@ class Service:
         self.dead_letters.broker = self.broker
         if subscriptions is not None:
             register_subscriptions(self.broker, self.database, name, subscriptions, self.dead_letters,
-                                   batch_size=settings.consumer_batch_size)
+                                   batch_size=settings.consumer_batch_size, poll_ms=settings.consumer_poll_ms)
         for model in publishes:
             # Publishing goes through the outbox relay; these declarations document it.
             self.broker.publisher(model.topic, title=f"{name}:{model.topic}", schema=model,

@@ -30,6 +30,9 @@ class ServiceSettings(BaseSettings):
 
     # Consumers: bounded retries with exponential backoff, then the dead-letter topic.
     consumer_batch_size: int = Field(default=200, ge=1, description="most records applied in one transaction")
+    consumer_poll_ms: int = Field(
+        default=500, ge=1, le=5000,
+        description="how long an idle consumer waits for records before it polls again (a record ends the wait)")
     handler_max_attempts: int = Field(default=5, ge=1)
     handler_retry_backoff_seconds: float = Field(default=0.2, gt=0)
     handler_retry_backoff_max_seconds: float = Field(default=5.0, gt=0)
