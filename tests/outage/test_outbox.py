@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from support.kafka import bootstrap
 from ticketflow_local import infra
-from ticketflow_local.config import POSTGRES_PASSWORD, POSTGRES_PORT, POSTGRES_USER, kafka_is_external, stack_env
+from ticketflow_local.config import kafka_is_external, stack_env
 from ticketflow_local.flow import header, read_topics
 from ticketflow_runtime.database import Database
 from ticketflow_runtime.outbox import OutboxRelay

@@ -50,7 +50,7 @@ from .config import (
     stack_env,
     stripe_is_external,
 )
-from .processes import is_running, port_open, read_pid, start_background, stop_pid, wait_for
+from .processes import is_running, port_open, start_background, stop_pid, wait_for
 
 KAFKA_POM = REPO_ROOT / "deploy" / "kafka" / "pom.xml"
 KAFKA_LOG4J = REPO_ROOT / "deploy" / "kafka" / "log4j2.properties"

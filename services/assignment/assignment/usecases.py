@@ -12,7 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketflow_runtime import ApiError, Conflict, Delivery, NotFound, UnitOfWork, Unprocessable
-from ticketflow_runtime.telemetry import continue_trace, current_traceparent
+from ticketflow_runtime.telemetry import continue_trace
 from ticketflow_schemas import events as contracts
 
 from .bulk_import import ImportRow

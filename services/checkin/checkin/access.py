@@ -24,6 +24,7 @@ DEVICE_TOKEN_PREFIX = "tfd_"
 
 StaffReader = Annotated[Principal, Depends(scopes("checkin:read"))]
 StaffWriter = Annotated[Principal, Depends(scopes("checkin:write"))]
+_staff_scanner = scopes("checkin:scan")
 
 
 _DEVICE = select(devices).where(devices.c.token_hash == bindparam("token_hash"))
@@ -71,7 +72,7 @@ async def _scanner(request: Request, service: ServiceDep) -> Scanner:
             raise ApiError(401, "device_revoked", "This device was revoked: register it again to scan.")
         return Scanner(actor=f"device:{device.id}", device_id=device.id, event_id=device.event_id,
                        list_ids=frozenset(device.list_ids), gate=device.gate)
-    staff = await scopes("checkin:scan")(request)
+    staff = await _staff_scanner(request)
     return Scanner(actor=staff.actor)
 
 

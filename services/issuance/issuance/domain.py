@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 import secrets
 import uuid
 from dataclasses import dataclass
-from functools import cached_property
 from enum import StrEnum
+from functools import cached_property
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat, PublicFormat
@@ -60,4 +59,4 @@ class SigningKeyPair:
 
 
 def public_key_text(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return qr.encode_raw(raw)

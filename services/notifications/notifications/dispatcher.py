@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 import aiosmtplib
 from sqlalchemy import delete, func, select, update
 
+from ticketflow_runtime.consumers import dead_letter_headers
 from ticketflow_runtime.database import Database
 from ticketflow_runtime.outbox import Outbox
 from ticketflow_runtime.telemetry import continue_trace
@@ -188,9 +189,8 @@ def park(outbox: Outbox, message, *, reason: str, error: str | None, attempts: i
     """A message that kept failing goes to the dead-letter topic with its reason (it stays in the log too)."""
     outbox.stage_record(
         dead_letter_topic(outbox.service), str(message.id),
-        {"x-dlq-reason": reason, "x-dlq-error": (error or "")[:4000], "x-dlq-consumer": outbox.service,
-         "x-dlq-attempts": str(attempts), "x-dlq-failed-at": datetime.now(UTC).isoformat(),
-         "x-message-channel": message.channel, "x-message-template": message.template},
+        dead_letter_headers(service=outbox.service, reason=reason, error=error, attempts=attempts,
+                            **{"x-message-channel": message.channel, "x-message-template": message.template}),
         json.dumps({"message_id": str(message.id), "channel": message.channel, "template": message.template,
                     "recipient": message.recipient, "subject_id": message.subject_id, "error": error}),
     )

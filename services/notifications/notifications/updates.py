@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -20,8 +19,6 @@ from ticketflow_runtime.database import Database
 
 from .store.tables import person_updates
 from .usecases import UPDATES_CHANNEL
-
-log = logging.getLogger(__name__)
 
 KEEPALIVE_SECONDS = 15.0
 BATCH = 100
@@ -37,14 +34,8 @@ class UpdatesHub:
         self._stopping = asyncio.Event()
 
     async def start(self) -> None:
-        import asyncpg
-
-        url = self.database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        try:
-            self._listener = await asyncpg.connect(url)
-            await self._listener.add_listener(UPDATES_CHANNEL, self._notified)
-        except Exception as error:  # streams still poll at every keep-alive
-            log.warning("live updates poll without NOTIFY: %r", error)
+        # Without notifications, streams still look at every keep-alive.
+        self._listener = await self.database.listen(UPDATES_CHANNEL, self._notified)
 
     async def stop(self) -> None:
         self._stopping.set()
@@ -52,12 +43,9 @@ class UpdatesHub:
             for event in events:
                 event.set()
         if self._listener is not None:
-            try:
-                await self._listener.close(timeout=5)
-            except Exception:
-                pass
+            await self._listener.close()
 
-    def _notified(self, _connection, _pid, _channel, payload: str) -> None:
+    def _notified(self, payload: str) -> None:
         try:
             person_id = uuid.UUID(payload)
         except ValueError:

@@ -7,6 +7,7 @@ event's inbox transaction. Workers deliver the messages afterwards.
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +22,7 @@ from ticketflow_schemas import events as contracts
 
 from .dispatcher import CHANNEL, PUSH_CHANNEL
 from .domain import MessageStatus, dedup_key
-from .store.tables import messages, person_updates, push_devices, tickets
+from .store.tables import person_updates, push_devices, tickets
 
 UPDATES_CHANNEL = "notifications_person_updates"
 
@@ -39,19 +40,32 @@ def too_old(uow: UnitOfWork) -> bool:
 async def enqueue_email(uow: UnitOfWork, *, template: str, recipient: str, language: str, subject_id: str,
                         context: dict) -> bool:
     """Add an email to the log, once per (event, recipient, template). Returns whether it is new."""
+    return await _log_message(uow, channel="email", template=template, recipient=recipient, language=language,
+                              subject_id=subject_id, context=context)
+
+
+# As text: SQLAlchemy compiles PostgreSQL's INSERT ... ON CONFLICT anew on every execution.
+_LOG_MESSAGE = text(
+    "INSERT INTO messages (id, dedup_key, channel, template, recipient, language, context, subject_id, status,"
+    " traceparent) VALUES (:id, :dedup_key, :channel, :template, :recipient, :language, CAST(:context AS jsonb),"
+    " :subject_id, :status, :traceparent) ON CONFLICT (dedup_key) DO NOTHING RETURNING id"
+)
+_DISPATCHER_CHANNELS = {"email": CHANNEL, "push": PUSH_CHANNEL}
+
+
+async def _log_message(uow: UnitOfWork, *, channel: str, template: str, recipient: str, language: str,
+                       subject_id: str, context: dict) -> bool:
+    """A message for the dispatcher of ``channel``, once per (event, recipient, template); woken at commit."""
     if too_old(uow):
         return False
-    inserted = await uow.session.execute(
-        insert(messages)
-        .values(id=uuid.uuid4(), dedup_key=dedup_key(str(uow.envelope.id), recipient, template), channel="email",
-                template=template, recipient=recipient, language=language, context=context, subject_id=subject_id,
-                status=MessageStatus.PENDING.value, traceparent=current_traceparent())
-        .on_conflict_do_nothing()
-        .returning(messages.c.id)
-    )
+    inserted = await uow.session.execute(_LOG_MESSAGE, {
+        "id": uuid.uuid4(), "dedup_key": dedup_key(str(uow.envelope.id), recipient, template), "channel": channel,
+        "template": template, "recipient": recipient, "language": language, "context": json.dumps(context),
+        "subject_id": subject_id, "status": MessageStatus.PENDING.value, "traceparent": current_traceparent()})
     if inserted.first() is None:
         return False
-    await uow.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": CHANNEL})
+    # Notifications with the same payload in one transaction are delivered once.
+    await uow.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": _DISPATCHER_CHANNELS[channel]})
     return True
 
 
@@ -76,22 +90,16 @@ PUSH_TEXTS = {
 
 async def enqueue_push(uow: UnitOfWork, person_id: uuid.UUID, kind: str, ticket, language: str) -> int:
     """A push to each of the person's registered devices, once per (event, device, kind)."""
-    if too_old(uow):
-        return 0
     devices = (await uow.session.execute(select(push_devices).where(push_devices.c.person_id == person_id))).all()
     title, body = PUSH_TEXTS[kind].get(language, PUSH_TEXTS[kind]["en"])
     facts = {"ticket_type": ticket.ticket_type_name, "event_name": ticket.event_name or ""}
     for device in devices:
-        await uow.session.execute(insert(messages).values(
-            id=uuid.uuid4(), dedup_key=dedup_key(str(uow.envelope.id), str(device.id), kind), channel="push",
-            template=kind, recipient=str(device.id), language=language, subject_id=str(ticket.id),
-            status=MessageStatus.PENDING.value, traceparent=current_traceparent(),
-            context={"device_id": str(device.id), "platform": device.platform, "token": device.token,
-                     "title": title, "body": body.format(**facts),
-                     "data": {"kind": kind, "ticket_id": str(ticket.id), "ticket_number": ticket.ticket_number}},
-        ).on_conflict_do_nothing())
-    if devices:
-        await uow.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": PUSH_CHANNEL})
+        await _log_message(uow, channel="push", template=kind, recipient=str(device.id), language=language,
+                           subject_id=str(ticket.id), context={
+                               "device_id": str(device.id), "platform": device.platform, "token": device.token,
+                               "title": title, "body": body.format(**facts),
+                               "data": {"kind": kind, "ticket_id": str(ticket.id),
+                                        "ticket_number": ticket.ticket_number}})
     return len(devices)
 
 
@@ -151,12 +159,11 @@ async def record_issued(uow: UnitOfWork, issued: list[Delivery[contracts.TicketI
     upsert = insert(tickets)
     # An assignment seen first created the row: it keeps its holder and gains the event's details.
     await uow.session.execute(upsert.on_conflict_do_update(index_elements=[tickets.c.id], set_={
-        column: upsert.excluded[column] for column in ("event_name", "event_starts_at", "event_venue", "buyer_email")
+        column: upsert.excluded[column] for column in ("event_name", "event_starts_at", "event_venue")
     }), [
         {"id": e.ticket_id, "order_id": e.order_id, "event_id": e.event_id, "event_name": e.event_name,
          "event_starts_at": e.event_starts_at, "event_venue": e.event_venue, "ticket_number": e.ticket_number,
-         "ticket_type_name": e.ticket_type_name, "buyer_email": str(e.buyer_email),
-         "secret_version": e.secret_version, "qr_payload": e.qr_payload}
+         "ticket_type_name": e.ticket_type_name}
         for d in issued for e in [d.event]])
 
 
@@ -209,9 +216,6 @@ async def ticket_reissued(uow: UnitOfWork, event: contracts.TicketReissued) -> N
     it carries what the message needs, and starts the ticket's row if need be.
     """
     await _ensure_ticket(uow, event)
-    await uow.session.execute(
-        update(tickets).where(tickets.c.id == event.ticket_id, tickets.c.secret_version < event.secret_version)
-        .values(secret_version=event.secret_version, qr_payload=event.qr_payload, updated_at=datetime.now(UTC)))
     ticket = await _ticket(uow, event.ticket_id)
     holder = event.holder
     person_id = holder.person_id if holder else ticket.holder_person_id

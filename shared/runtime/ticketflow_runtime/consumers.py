@@ -276,18 +276,10 @@ class DeadLetterPolicy:
 
     async def dead_letter(self, record: ConsumerRecord, error: BaseException, reason: str, attempts: int) -> None:
         headers = {name: value.decode("utf-8", errors="replace") for name, value in (record.headers or ())}
-        headers.update(
-            {
-                "x-dlq-reason": reason,
-                "x-dlq-error": f"{type(error).__name__}: {error}"[:4000],
-                "x-dlq-consumer": self.service,
-                "x-dlq-topic": record.topic,
-                "x-dlq-partition": str(record.partition),
-                "x-dlq-offset": str(record.offset),
-                "x-dlq-attempts": str(attempts),
-                "x-dlq-failed-at": datetime.now(UTC).isoformat(),
-            }
-        )
+        headers.update(dead_letter_headers(
+            service=self.service, reason=reason, error=f"{type(error).__name__}: {error}", attempts=attempts,
+            **{"x-dlq-topic": record.topic, "x-dlq-partition": str(record.partition),
+               "x-dlq-offset": str(record.offset)}))
         assert self.broker is not None, "the service sets the broker before consuming"
         await self.broker.publish(record.value or b"", topic=self.topic, key=record.key, headers=headers)
         DEAD_LETTERS.labels(self.service, reason).inc()
@@ -296,6 +288,19 @@ class DeadLetterPolicy:
             extra={"topic": record.topic, "partition": record.partition, "offset": record.offset,
                    "reason": reason, "error": repr(error)},
         )
+
+
+def dead_letter_headers(*, service: str, reason: str, error: str | None, attempts: int,
+                        **more: str) -> dict[str, str]:
+    """What every dead letter says about itself: why, the error, who gave up, after how many attempts, when."""
+    return {
+        "x-dlq-reason": reason,
+        "x-dlq-error": (error or "")[:4000],
+        "x-dlq-consumer": service,
+        "x-dlq-attempts": str(attempts),
+        "x-dlq-failed-at": datetime.now(UTC).isoformat(),
+        **more,
+    }
 
 
 class _DeadLetterScope(BaseMiddleware):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
@@ -13,6 +15,8 @@ from sqlalchemy.pool import NullPool
 from ticketflow_schemas.envelope import Envelope
 
 from .outbox import Outbox
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -48,12 +52,43 @@ class Database:
             yield uow
             await uow.outbox.flush()
 
+    async def listen(self, channel: str, on_notify: Callable[[str], None]) -> Listener | None:
+        """A connection of its own calling ``on_notify(payload)`` for each NOTIFY on ``channel``.
+
+        None when it cannot connect: the caller polls instead (and may try again).
+        """
+        import asyncpg
+
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        try:
+            connection = await asyncpg.connect(url)
+            await connection.add_listener(channel, lambda _connection, _pid, _channel, payload: on_notify(payload))
+        except Exception as error:
+            log.warning("no NOTIFY on %s, polling instead: %r", channel, error)
+            return None
+        return Listener(connection)
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+@dataclass
+class Listener:
+    connection: Any
+
+    @property
+    def closed(self) -> bool:
+        return self.connection.is_closed()
+
+    async def close(self) -> None:
+        try:
+            await self.connection.close(timeout=5)
+        except Exception:  # the database may already be gone at shutdown
+            pass
 
 
 def standalone_engine(url: str) -> AsyncEngine:

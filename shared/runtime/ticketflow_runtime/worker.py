@@ -52,21 +52,11 @@ class DrainingWorker(ABC):
         if self._task is not None:
             await self._task
         if self._listener is not None:
-            try:
-                await self._listener.close(timeout=5)
-            except Exception:  # the database may already be gone at shutdown
-                pass
+            await self._listener.close()
 
     async def _listen(self) -> None:
-        import asyncpg
-
-        url = self.database.engine.url.set(drivername="postgresql")
-        try:
-            self._listener = await asyncpg.connect(url.render_as_string(hide_password=False))
-            await self._listener.add_listener(self.channel, lambda *_: self._wakeup.set())
-        except Exception as error:  # polling still works without notifications
-            log.warning("%s polls without NOTIFY: %r", self.name, error)
-            self._listener = None
+        # Without notifications, polling still works.
+        self._listener = await self.database.listen(self.channel, lambda _payload: self._wakeup.set())
 
     async def _run(self) -> None:
         backoff = self.poll_seconds
@@ -79,7 +69,7 @@ class DrainingWorker(ABC):
                 log.warning("%s failed, retrying in %.1fs: %r", self.name, backoff, error)
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
-                if self._listener is None or self._listener.is_closed():
+                if self._listener is None or self._listener.closed:
                     await self._listen()
                 continue
             if done < self.batch_size:

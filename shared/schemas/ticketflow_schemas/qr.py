@@ -66,7 +66,7 @@ def encode(body: QrBody, signature: bytes) -> str:
 
 
 def decode_raw(payload: str) -> bytes:
-    """The payload's bytes (base64url decoded), not yet split or checked."""
+    """The payload's bytes (base64url decoded), not yet split or checked; public keys travel the same way."""
     text = payload.strip()
     try:
         return base64.b64decode(text + "=" * (-len(text) % 4), altchars=b"-_", validate=True)
@@ -75,6 +75,7 @@ def decode_raw(payload: str) -> bytes:
 
 
 def encode_raw(raw: bytes) -> str:
+    """base64url without padding: payloads, and the public keys scanners verify them with."""
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
 
 

@@ -13,7 +13,6 @@ admission that meets an earlier one is reported as a conflict.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,7 +47,7 @@ async def sync(session: AsyncSession, event_id: uuid.UUID, *, after: int, limit:
     changed = changed[:limit]
     return {
         "event_id": event_id,
-        "keys": [{"key_id": qr.key_id_text(k.key_id), "public_key": _b64(k.public_key)} for k in keys],
+        "keys": [{"key_id": qr.key_id_text(k.key_id), "public_key": qr.encode_raw(k.public_key)} for k in keys],
         "lists": [{"id": li.id, "name": li.name, "ticket_type_ids": li.ticket_type_ids, "valid_from": li.valid_from,
                    "valid_until": li.valid_until, "allow_exit": li.allow_exit, "allow_reentry": li.allow_reentry}
                   for li in lists],
@@ -86,7 +85,3 @@ async def upload(uow: UnitOfWork, batch: list[OfflineScan], scanner: Scanner) ->
             continue
         results.append({"nonce": item.nonce, **answer})
     return results
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")

@@ -7,7 +7,6 @@ takes the next ``ticket_changes`` number, the cursor scanners sync from.
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import UTC, datetime
 
@@ -31,7 +30,7 @@ async def record_issued_tickets(uow: UnitOfWork, issued: list[Delivery[contracts
     per_key = {d.event.signing_key.key_id: d.event for d in issued}
     await session.execute(insert(signing_keys).on_conflict_do_nothing(), [
         {"key_id": qr.key_id_from_text(e.signing_key.key_id), "event_id": e.event_id,
-         "public_key": _decode_key(e.signing_key.public_key)} for e in per_key.values()])
+         "public_key": qr.decode_raw(e.signing_key.public_key)} for e in per_key.values()])
     upsert = insert(tickets)
     updated = datetime.now(UTC)
     # ticket.assigned may have come first (another topic) and created the row: keep its holder.
@@ -92,7 +91,7 @@ async def _record_key(session: AsyncSession, event: contracts.TicketIssued | con
     await session.execute(
         insert(signing_keys)
         .values(key_id=qr.key_id_from_text(event.signing_key.key_id), event_id=event.event_id,
-                public_key=_decode_key(event.signing_key.public_key))
+                public_key=qr.decode_raw(event.signing_key.public_key))
         .on_conflict_do_nothing()
     )
 
@@ -118,7 +117,3 @@ async def _upsert_ticket(session: AsyncSession, event: contracts.TicketAssigned 
     await session.execute(upsert.on_conflict_do_update(
         index_elements=[tickets.c.id],
         set_={**facts, **_newest_secret(upsert), "change_seq": ticket_changes.next_value()}))
-
-
-def _decode_key(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import bindparam, select, text
@@ -91,7 +91,7 @@ class ScanAnswer:
     message: str
     ticket: dict | None = None
     check_in: dict | None = None
-    conflict: dict | None = field(default=None)
+    conflict: dict | None = None
 
     def as_json(self) -> dict:
         return {"result": self.result.value, "admitted": self.result is ScanResult.ADMITTED,

@@ -1,6 +1,6 @@
 """The issuance database: tickets, their secret versions, and event signing keys."""
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, LargeBinary, String, Table, UniqueConstraint, func, text
+from sqlalchemy import BigInteger, Column, DateTime, Index, Integer, LargeBinary, String, Table, UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import UUID
 
 from ticketflow_runtime.tables import service_metadata
