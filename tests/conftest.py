@@ -16,7 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent / "e2e"))
 
 from support.otlp import OtlpCollector  # noqa: E402
-from ticketflow_local.flow import Flow  # noqa: E402
+from ticketflow_local.config import stack_env  # noqa: E402
+from ticketflow_local.flow import STAFF_SCOPES, Flow  # noqa: E402
+from ticketflow_runtime.auth import mint_token  # noqa: E402
 from ticketflow_local.stack import ServiceStack  # noqa: E402
 
 
@@ -74,3 +76,9 @@ def event(stack: ServiceStack) -> dict:
     created = client.create_event(name="End-to-end test event", capacity=100_000)
     client.close()
     return created
+
+
+@pytest.fixture(scope="session")
+def staff_token() -> str:
+    """A staff token holding every scope, as the platform would issue one."""
+    return mint_token(stack_env()["AUTH_JWT_SECRET"], "sweep", STAFF_SCOPES, ttl_seconds=3600)

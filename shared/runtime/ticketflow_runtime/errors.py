@@ -7,15 +7,18 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg.exceptions
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, **details: Any) -> None:
+    # Positional-only, so that a detail may be called ``status`` or ``code``.
+    def __init__(self, status: int, code: str, message: str, /, **details: Any) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -24,17 +27,17 @@ class ApiError(Exception):
 
 
 class NotFound(ApiError):
-    def __init__(self, code: str, message: str, **details: Any) -> None:
+    def __init__(self, code: str, message: str, /, **details: Any) -> None:
         super().__init__(404, code, message, **details)
 
 
 class Conflict(ApiError):
-    def __init__(self, code: str, message: str, **details: Any) -> None:
+    def __init__(self, code: str, message: str, /, **details: Any) -> None:
         super().__init__(409, code, message, **details)
 
 
 class Unprocessable(ApiError):
-    def __init__(self, code: str, message: str, **details: Any) -> None:
+    def __init__(self, code: str, message: str, /, **details: Any) -> None:
         super().__init__(422, code, message, **details)
 
 
@@ -75,6 +78,35 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(_: Request, error: StarletteHTTPException) -> JSONResponse:
         code = STATUS_CODES.get(error.status_code, "http_error")
         return error_response(error.status_code, code, str(error.detail))
+
+    @app.exception_handler(DBAPIError)
+    async def _database(_: Request, error: DBAPIError) -> JSONResponse:
+        # A value PostgreSQL cannot hold (a number out of its column's range, a NUL
+        # character in text) is the client's mistake, whatever validation let it by.
+        # A uniqueness the handler did not check first (two requests racing) conflicts with what is stored.
+        if refused := _cause(error, _DATA_ERRORS):
+            return error_response(422, "invalid_value",
+                                  f"A value in the request cannot be stored: {_first_line(refused)}.")
+        if clash := _cause(error, (asyncpg.exceptions.UniqueViolationError,)):
+            return error_response(409, "already_exists", f"This conflicts with what is stored: {_first_line(clash)}.")
+        raise error
+
+
+# The server's data exceptions (SQLSTATE class 22) and asyncpg's own, raised while encoding a parameter.
+_DATA_ERRORS = (asyncpg.exceptions.DataError, asyncpg.exceptions._base.DataError)
+
+
+def _cause(error: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseException | None:
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, kinds):
+            return cause
+        cause = cause.__cause__ or getattr(cause, "orig", None)
+    return None
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).split("\n")[0]
 
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {

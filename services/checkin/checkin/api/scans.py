@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from ticketflow_runtime import ServiceDep
+from ticketflow_runtime.api_models import MAX_BIGINT
 from ticketflow_runtime.errors import ERROR_RESPONSES
 
 from ..access import ScannerDep
@@ -126,7 +127,7 @@ class SyncOut(BaseModel):
             description="Compressed with gzip when the scanner accepts it: a large event's first download is "
                         "mostly ticket numbers and names, which compress about fivefold.")
 async def offline_sync(event_id: uuid.UUID, request: Request, service: ServiceDep, scanner: ScannerDep,
-                       after: int = Query(default=0, ge=0), limit: int = Query(default=10_000, ge=1, le=50_000)
+                       after: int = Query(default=0, ge=0, le=MAX_BIGINT), limit: int = Query(default=10_000, ge=1, le=50_000)
                        ) -> Response:
     async with service.database.sessions() as session:
         page = SyncOut.model_validate(await offline.sync(session, event_id, after=after, limit=limit, scanner=scanner))

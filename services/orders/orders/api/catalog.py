@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, EmailStr, Field, model_validator
 from sqlalchemy import select
 
 from ticketflow_runtime import NotFound, ServiceDep
+from ticketflow_runtime.api_models import MAX_INT, Changes
 from ticketflow_runtime.errors import ERROR_RESPONSES
 from ticketflow_schemas.events import Currency
 
@@ -17,6 +18,9 @@ from .. import domain
 from ..store.tables import events, organizers, ticket_types
 from ..usecases import catalog
 from .access import Reader, Writer
+
+# Ten billion in major units: order totals (quantity x price + VAT) stay far inside bigint.
+MAX_PRICE = 10**12
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, tags=["catalog"])
 
@@ -39,14 +43,15 @@ class OrganizerView(NewOrganizer):
 
 class NewTicketType(BaseModel):
     name: str = Field(min_length=1, max_length=200)
-    net_price: int = Field(ge=0, description="net price in minor units")
-    quota: int | None = Field(default=None, ge=0)
+    net_price: int = Field(ge=0, le=MAX_PRICE, description="net price in minor units")
+    quota: int | None = Field(default=None, ge=0, le=MAX_INT)
 
 
-class TicketTypeChanges(BaseModel):
+class TicketTypeChanges(Changes):
+    nullable = frozenset({"quota"})
     name: str | None = Field(default=None, min_length=1, max_length=200)
-    net_price: int | None = Field(default=None, ge=0)
-    quota: int | None = Field(default=None, ge=0)
+    net_price: int | None = Field(default=None, ge=0, le=MAX_PRICE)
+    quota: int | None = Field(default=None, ge=0, le=MAX_INT, description="null: no quota")
 
 
 class NewEvent(BaseModel):
@@ -57,7 +62,7 @@ class NewEvent(BaseModel):
     currency: Currency = "SEK"
     vat_rate_bp: int = Field(default=domain.DEFAULT_VAT_RATE_BP, ge=0, le=10_000,
                              description="VAT rate in basis points (2500 = 25%)")
-    capacity: int = Field(ge=0)
+    capacity: int = Field(ge=0, le=MAX_INT)
     organizer_id: uuid.UUID | None = Field(default=None, description="the default organizer if omitted")
     ticket_types: list[NewTicketType] = Field(min_length=1)
 
@@ -68,13 +73,14 @@ class NewEvent(BaseModel):
         return self
 
 
-class EventChanges(BaseModel):
+class EventChanges(Changes):
+    nullable = frozenset({"venue"})
     name: str | None = Field(default=None, min_length=1, max_length=200)
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     venue: str | None = Field(default=None, max_length=200)
     vat_rate_bp: int | None = Field(default=None, ge=0, le=10_000)
-    capacity: int | None = Field(default=None, ge=0)
+    capacity: int | None = Field(default=None, ge=0, le=MAX_INT)
 
 
 class TicketTypeView(BaseModel):

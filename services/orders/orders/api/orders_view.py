@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
 from ticketflow_runtime import ApiError, ServiceDep
+from ticketflow_runtime.api_models import MAX_INT
 from ticketflow_runtime.errors import ERROR_RESPONSES
 
 from ..domain import OrderStatus, PaymentMethod, TicketCountStatus
@@ -91,7 +92,7 @@ Filters = Annotated[ViewFilters, Query()]
 async def list_orders(filters: Filters, service: ServiceDep, staff: Reader,
                       sort: SortKey = "-created_at",
                       limit: int = Query(default=50, ge=1, le=500),
-                      offset: int = Query(default=0, ge=0)) -> OrderList:
+                      offset: int = Query(default=0, ge=0, le=MAX_INT)) -> OrderList:
     async with service.database.sessions() as session:
         page = await view.list_orders(session, filters.to_filters(), sort=sort, limit=limit, offset=offset)
     return OrderList(total=page.total, limit=limit, offset=offset, rows=[

@@ -11,6 +11,7 @@ from pydantic import BaseModel, EmailStr, Field
 from sqlalchemy import select
 
 from ticketflow_runtime import NotFound, ServiceDep
+from ticketflow_runtime.api_models import Changes
 from ticketflow_runtime.errors import ERROR_RESPONSES
 from ticketflow_schemas.events import Buyer
 
@@ -62,7 +63,8 @@ class NewEventOrganization(BaseModel):
     sponsored_ticket_grant: int = Field(default=0, ge=0, le=10_000)
 
 
-class EventOrganizationChanges(BaseModel):
+class EventOrganizationChanges(Changes):
+    nullable = frozenset({"category", "package", "booth"})
     relationship: Relationship | None = None
     lifecycle_status: Lifecycle | None = None
     commercial_status: Commercial | None = None

@@ -72,8 +72,13 @@ async def update_event(uow: UnitOfWork, event_id: uuid.UUID, changes: dict) -> N
 
 
 async def add_ticket_type(uow: UnitOfWork, event_id: uuid.UUID, spec: TicketTypeSpec) -> uuid.UUID:
-    position = len((await uow.session.execute(
-        select(ticket_types.c.id).where(ticket_types.c.event_id == event_id))).all()) + 1
+    # The event's row lock also keeps two concurrent additions from taking the same position.
+    if await uow.session.scalar(select(events.c.id).where(events.c.id == event_id).with_for_update()) is None:
+        raise NotFound("event_not_found", f"No event {event_id}.")
+    names = (await uow.session.scalars(select(ticket_types.c.name).where(ticket_types.c.event_id == event_id))).all()
+    if spec.name in names:
+        raise Conflict("ticket_type_exists", f"The event already has a ticket type named {spec.name!r}.")
+    position = len(names) + 1
     type_id = uuid.uuid4()
     await uow.session.execute(
         insert(ticket_types).values(id=type_id, event_id=event_id, name=spec.name, net_price=spec.net_price,
