@@ -2,7 +2,7 @@
 # Creates the ticketflow topics (auto-creation is off on the broker).
 # Idempotent: existing topics are left as they are.
 # Environment: KAFKA_BOOTSTRAP_SERVERS, TOPICS (space-separated), PARTITIONS,
-# REPLICATION_FACTOR.
+# REPLICATION_FACTOR, MAX_MESSAGE_BYTES.
 set -euo pipefail
 
 kafka_topics=/opt/kafka/bin/kafka-topics.sh
@@ -13,6 +13,7 @@ for topic in $TOPICS; do
     continue
   fi
   "$kafka_topics" --bootstrap-server "$KAFKA_BOOTSTRAP_SERVERS" --create --if-not-exists \
-    --topic "$topic" --partitions "$PARTITIONS" --replication-factor "$REPLICATION_FACTOR"
+    --topic "$topic" --partitions "$PARTITIONS" --replication-factor "$REPLICATION_FACTOR" \
+    --config "max.message.bytes=$MAX_MESSAGE_BYTES"
 done
 echo "topics ready: $TOPICS"

@@ -23,7 +23,7 @@ import yaml
 from pydantic import AliasChoices, AliasPath
 from ticketflow_local.config import SERVICE_PORTS, database_env_name
 from ticketflow_runtime.settings import ServiceSettings
-from ticketflow_schemas.topics import ALL_TOPICS, PARTITIONS, SERVICES
+from ticketflow_schemas.topics import ALL_TOPICS, MAX_MESSAGE_BYTES, PARTITIONS, SERVICES
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO / "compose.yaml"
@@ -302,9 +302,11 @@ def test_compose_kafka_topics_are_created_not_guessed() -> None:
     env = as_env(init["environment"])
     assert env["TOPICS"].split() == list(ALL_TOPICS)
     assert env["PARTITIONS"] == str(PARTITIONS)
+    assert env["MAX_MESSAGE_BYTES"] == str(MAX_MESSAGE_BYTES)
     script = REPO / "deploy" / "compose" / "create-topics.sh"
     assert any(str(volume).startswith("./deploy/compose/create-topics.sh:") for volume in init["volumes"])
     assert "--create --if-not-exists" in script.read_text()
+    assert '"max.message.bytes=$MAX_MESSAGE_BYTES"' in script.read_text()
 
 
 def test_compose_postgres_creates_one_database_per_service() -> None:
@@ -459,4 +461,6 @@ def test_k8s_topics_job_creates_every_topic() -> None:
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert env["TOPICS"].split() == list(ALL_TOPICS)
     assert env["PARTITIONS"] == str(PARTITIONS)
+    assert env["MAX_MESSAGE_BYTES"] == str(MAX_MESSAGE_BYTES)
     assert "--create --if-not-exists" in " ".join(container["command"])
+    assert '"max.message.bytes=$MAX_MESSAGE_BYTES"' in " ".join(container["command"])

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from ticketflow_local.config import stack_env
+from ticketflow_schemas.topics import MAX_MESSAGE_BYTES
 
 
 def bootstrap() -> str:
@@ -36,7 +37,8 @@ async def publish(topic: str, value: bytes, *, key: str, headers: list[tuple[str
 
 async def publish_together(topic: str, records: list[tuple[bytes, list[tuple[str, bytes]]]], *, key: str):
     """Publish records under one key in a single produce request: a consumer fetches them as one batch."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap(), acks="all", enable_idempotence=True, linger_ms=100)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap(), acks="all", enable_idempotence=True, linger_ms=100,
+                                max_request_size=MAX_MESSAGE_BYTES)
     await producer.start()
     try:
         pending = [await producer.send(topic, value, key=key.encode(), headers=headers) for value, headers in records]

@@ -27,7 +27,7 @@ import time
 import uuid
 from pathlib import Path
 
-from ticketflow_schemas.topics import ALL_TOPICS, PARTITIONS
+from ticketflow_schemas.topics import ALL_TOPICS, MAX_MESSAGE_BYTES, PARTITIONS
 
 from .config import (
     APNS_STANDIN_PORT,
@@ -178,7 +178,9 @@ def kafka_down() -> None:
 async def create_topics(bootstrap: str) -> None:
     """Create every topic the services use (idempotent)."""
     from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
+    configs = {"max.message.bytes": str(MAX_MESSAGE_BYTES)}
     deadline = time.monotonic() + 90
     while True:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
@@ -188,9 +190,13 @@ async def create_topics(bootstrap: str) -> None:
             missing = [t for t in ALL_TOPICS if t not in existing]
             if missing:
                 await admin.create_topics(
-                    [NewTopic(t, num_partitions=PARTITIONS, replication_factor=1) for t in missing]
+                    [NewTopic(t, num_partitions=PARTITIONS, replication_factor=1, topic_configs=configs)
+                     for t in missing]
                 )
                 log(f"created topics: {', '.join(missing)}")
+            if present := [t for t in ALL_TOPICS if t in existing]:
+                # Topics made before a setting changed take it too.
+                await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, t, configs) for t in present])
             return
         except Exception as error:  # broker still electing its controller
             if time.monotonic() > deadline:
@@ -367,9 +373,21 @@ def apns_down() -> None:
 
 
 def up() -> list[str]:
+    """Start every part not running or pointed elsewhere; the names of those started."""
     for path in (PATHS.root, PATHS.run, PATHS.logs):
         path.mkdir(parents=True, exist_ok=True)
     started: list[str] = []
+    try:
+        _start_each(started)
+    except BaseException:
+        # Leave nothing behind that the caller cannot stop (it never learns what was started).
+        down(started)
+        raise
+    log("infrastructure ready")
+    return started
+
+
+def _start_each(started: list[str]) -> None:
     env = stack_env()
     if kafka_is_external():
         log(f"using Kafka at {env['KAFKA_BOOTSTRAP_SERVERS']}")
@@ -404,8 +422,6 @@ def up() -> list[str]:
         log(f"using APNs at {env['APNS_API_BASE']}")
     elif apns_up():
         started.append("apns")
-    log("infrastructure ready")
-    return started
 
 
 STOPPERS = {"apns": apns_down, "fcm": fcm_down, "stripe": stripe_down, "smtp": smtp_down, "kafka": kafka_down,

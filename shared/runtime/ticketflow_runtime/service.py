@@ -32,6 +32,7 @@ from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Histogram, generate_latest
 
 from ticketflow_schemas.events import Event
+from ticketflow_schemas.topics import MAX_MESSAGE_BYTES
 
 from .consumers import DeadLetterPolicy, Subscriptions, register_subscriptions
 from .database import Database
@@ -95,6 +96,8 @@ class Service:
             # Never lose an acknowledged event: all in-sync replicas, no duplicates on retry.
             acks="all",
             enable_idempotence=True,
+            # A record as large as a topic takes can be parked whole on the dead-letter topic.
+            max_request_size=MAX_MESSAGE_BYTES,
             request_timeout_ms=settings.kafka_request_timeout_ms,
             graceful_timeout=settings.graceful_timeout_seconds,
             middlewares=(

@@ -37,3 +37,8 @@ def dead_letter_topic(service: str) -> str:
 ALL_TOPICS: Final = EVENT_TOPICS + tuple(dead_letter_topic(s) for s in SERVICES)
 
 PARTITIONS: Final = 3
+
+# The largest record a topic takes. Events are a few kilobytes; the headroom lets an
+# oversized record reach its consumer, which parks it whole on the dead-letter topic
+# (same limit) instead of a producer somewhere losing it with only an error to show.
+MAX_MESSAGE_BYTES: Final = 8 * 1024 * 1024
