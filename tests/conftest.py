@@ -48,8 +48,8 @@ def stack(otlp: OtlpCollector) -> ServiceStack:
             # Fail fast in tests: three attempts, short backoff, then the dead-letter topic.
             "HANDLER_MAX_ATTEMPTS": "3",
             "HANDLER_RETRY_BACKOFF_SECONDS": "0.05",
-            # The tests place many public orders from one address.
-            "PUBLIC_RATE_LIMIT": "10000/minute",
+            # The tests place bursts of public orders from one address; the access sweep outruns this.
+            "PUBLIC_RATE_LIMIT": "100/second",
             "HOLD_SWEEP_SECONDS": "1",
             # Mail retries in a fraction of a second, three attempts before the dead-letter topic.
             "MAIL_RETRY_BASE_SECONDS": "0.2",

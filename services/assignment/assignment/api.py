@@ -315,7 +315,8 @@ async def define_person_fields(event_id: uuid.UUID, body: list[PersonFieldIn], s
     return body
 
 
-@router.get("/events/{event_id}/person-fields", summary="The custom person fields asked at this event (public)")
+@router.get("/events/{event_id}/person-fields", summary="The custom person fields asked at this event (public)",
+            dependencies=[PublicRateLimit])
 async def person_fields(event_id: uuid.UUID, service: ServiceDep) -> list[PersonFieldIn]:
     async with service.database.sessions() as session:
         fields = await usecases.event_person_fields(session, event_id)

@@ -16,7 +16,7 @@ from fastapi import Depends, Request
 from sqlalchemy import bindparam, select
 
 from ticketflow_runtime import ApiError, ServiceDep
-from ticketflow_runtime.auth import Principal, Unauthorized, scopes
+from ticketflow_runtime.auth import AccessRule, Principal, Unauthorized, requires, scopes
 
 from .store.tables import devices
 
@@ -59,6 +59,7 @@ class Scanner:
             raise ApiError(403, "list_not_allowed", "This scanner does not scan for that check-in list.")
 
 
+@requires(AccessRule(scopes=("checkin:scan",), devices=True))
 async def _scanner(request: Request, service: ServiceDep) -> Scanner:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.startswith(DEVICE_TOKEN_PREFIX):

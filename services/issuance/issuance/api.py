@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from ticketflow_runtime import NotFound, ServiceDep
-from ticketflow_runtime.auth import Principal, scopes
+from ticketflow_runtime.auth import Principal, rate_limited, scopes
 from ticketflow_runtime.errors import ERROR_RESPONSES
 from ticketflow_schemas import qr
 
@@ -21,7 +21,10 @@ from .domain import public_key_text
 from .store.tables import signing_keys, tickets
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
+StaffReader = Annotated[Principal, Depends(scopes("tickets:read"))]
 StaffWriter = Annotated[Principal, Depends(scopes("tickets:write"))]
+# The public keys are public (scanners verify QR codes offline with them), but not free to hammer.
+PublicRateLimit = Depends(rate_limited("issuance-keys"))
 
 
 class PublicKeyView(BaseModel):
@@ -48,7 +51,8 @@ class TicketView(BaseModel):
     issued_at: datetime
 
 
-@router.get("/events/{event_id}/keys", tags=["keys"], summary="The event's public QR verification keys")
+@router.get("/events/{event_id}/keys", tags=["keys"], summary="The event's public QR verification keys",
+            dependencies=[PublicRateLimit])
 async def event_keys(event_id: uuid.UUID, service: ServiceDep) -> EventKeysView:
     async with service.database.sessions() as session:
         rows = (
@@ -88,7 +92,7 @@ async def retire_key(event_id: uuid.UUID, key_id: str, service: ServiceDep, staf
 
 
 @router.get("/orders/{order_id}/tickets", tags=["tickets"], summary="The tickets generated from an order")
-async def order_tickets(order_id: uuid.UUID, service: ServiceDep) -> list[TicketView]:
+async def order_tickets(order_id: uuid.UUID, service: ServiceDep, staff: StaffReader) -> list[TicketView]:
     async with service.database.sessions() as session:
         rows = (
             await session.execute(
@@ -99,7 +103,7 @@ async def order_tickets(order_id: uuid.UUID, service: ServiceDep) -> list[Ticket
 
 
 @router.get("/tickets/{ticket_id}", tags=["tickets"], summary="One ticket")
-async def get_ticket(ticket_id: uuid.UUID, service: ServiceDep) -> TicketView:
+async def get_ticket(ticket_id: uuid.UUID, service: ServiceDep, staff: StaffReader) -> TicketView:
     async with service.database.sessions() as session:
         row = (await session.execute(select(tickets).where(tickets.c.id == ticket_id))).first()
     if row is None:

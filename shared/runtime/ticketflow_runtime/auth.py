@@ -14,12 +14,14 @@ import argparse
 import functools
 import os
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import jwt
-from fastapi import Request
+from fastapi import FastAPI, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, iter_route_contexts
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
@@ -94,10 +96,32 @@ def _principal(request: Request, audiences: tuple[str, ...] = ()) -> Principal:
                      audience=str(claims.get("aud") or STAFF), claims=claims)
 
 
+@dataclass(frozen=True)
+class AccessRule:
+    """Who a dependency admits, for the OpenAPI document (see ``document_access``)."""
+
+    scopes: tuple[str, ...]
+    audiences: tuple[str, ...] = ()
+    """Kinds of signed link admitted besides staff tokens."""
+    devices: bool = False
+    """Whether registered scanner devices are admitted (their own opaque tokens)."""
+
+
+def requires(rule: AccessRule) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a dependency with the access it checks, so the service's OpenAPI document shows it."""
+
+    def mark(dependency: Callable[..., Any]) -> Callable[..., Any]:
+        dependency.access_rule = rule  # type: ignore[attr-defined]
+        return dependency
+
+    return mark
+
+
 def scopes(*required: str) -> Callable[[Request], Coroutine[Any, Any, Principal]]:
     """A dependency that admits a bearer token holding every ``required`` scope."""
 
     # async: FastAPI would run a plain function in a worker thread for every request.
+    @requires(AccessRule(scopes=required))
     async def check(request: Request) -> Principal:
         principal = _principal(request)
         missing = sorted(set(required) - principal.scopes)
@@ -118,6 +142,7 @@ def staff_or_link(scope: str, *audiences: str) -> Callable[[Request], Coroutine[
     The route then checks the link's claims against the object asked for.
     """
 
+    @requires(AccessRule(scopes=(scope,), audiences=audiences))
     async def check(request: Request) -> Principal:
         principal = _principal(request, audiences)
         if principal.is_staff and scope not in principal.scopes:
@@ -141,10 +166,79 @@ def rate_limited(name: str) -> Callable[[Request], Coroutine[Any, Any, None]]:
         if not await _limiter.hit(item, name, client):
             reset, _ = await _limiter.get_window_stats(item, name, client)
             retry_after = max(int(reset - time.time()), 1)
-            raise ApiError(429, "rate_limited", f"Too many requests; try again in {retry_after} s.",
-                           retry_after_seconds=retry_after)
+            refused = ApiError(429, "rate_limited", f"Too many requests; try again in {retry_after} s.",
+                               retry_after_seconds=retry_after)
+            refused.headers = {"Retry-After": str(retry_after)}
+            raise refused
 
+    check.rate_limited = True  # type: ignore[attr-defined]
     return check
+
+
+SECURITY_SCHEMES: dict[str, dict[str, str]] = {
+    "staff": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+              "description": "A staff token issued by the platform (HS256 JWT); its scope claim must hold "
+                             "every scope the operation lists."},
+    "link": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+             "description": "The signed token of a link sent to a buyer (their order) or an attendee (their "
+                            "tickets), as a bearer token or ?access_token=; the operation lists the kinds it "
+                            "admits, and checks the link's claims against the object asked for."},
+    "device": {"type": "http", "scheme": "bearer",
+               "description": "A registered scanner device's token (tfd_...), bound to an event, its lists "
+                              "and a gate; refused from the moment the device is revoked."},
+}
+
+_ERROR_SCHEMA = {"$ref": "#/components/schemas/ErrorResponse"}
+
+
+def document_access(app: FastAPI, document: dict[str, Any]) -> dict[str, Any]:
+    """Write into the OpenAPI ``document`` who each operation admits and which are rate limited.
+
+    Read off the routes' dependencies (``requires``, ``rate_limited``), so the
+    document cannot drift from what the code checks.
+    """
+    document.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+    # Routes of included routers are reached through their contexts (prefix and dependencies applied).
+    for route in iter_route_contexts(app.routes):
+        if not isinstance(route.original_route, APIRoute):
+            continue
+        calls = list(_dependency_calls(route.dependant))
+        rules = [rule for call in calls if (rule := getattr(call, "access_rule", None)) is not None]
+        limited = any(getattr(call, "rate_limited", False) for call in calls)
+        for method in route.methods:
+            operation = document["paths"].get(route.path_format, {}).get(method.lower())
+            if operation is None:
+                continue
+            responses = operation.setdefault("responses", {})
+            if rules:
+                operation["security"] = [requirement for rule in rules for requirement in _requirements(rule)]
+                responses["401"] = _error_response("No valid token: missing, malformed, expired or not ours")
+                responses["403"] = _error_response("The token does not give access to this")
+            else:
+                operation["security"] = []
+            if limited:
+                responses["429"] = _error_response("Rate limited: retry after the Retry-After header's seconds")
+    return document
+
+
+def _requirements(rule: AccessRule) -> list[dict[str, list[str]]]:
+    requirements = [{"staff": list(rule.scopes)}]
+    if rule.audiences:
+        requirements.append({"link": list(rule.audiences)})
+    if rule.devices:
+        requirements.append({"device": []})
+    return requirements
+
+
+def _error_response(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
+
+
+def _dependency_calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    for dependency in dependant.dependencies:
+        if dependency.call is not None:
+            yield dependency.call
+        yield from _dependency_calls(dependency)
 
 
 def main() -> None:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import asyncpg.exceptions
 from faststream import BaseMiddleware
 from faststream.kafka import KafkaMessage
 from faststream.middlewares import AckPolicy
@@ -40,6 +41,7 @@ from ticketflow_schemas.events import Event
 from ticketflow_schemas.topics import dead_letter_topic
 
 from . import inbox
+from .errors import find_cause
 from .telemetry import continue_trace
 
 if TYPE_CHECKING:
@@ -66,6 +68,16 @@ PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
     ValidationError,
     json.JSONDecodeError,
     UnicodeDecodeError,
+)
+
+# Errors that say the database cannot be reached now, whatever the message.
+OUTAGES: tuple[type[BaseException], ...] = (
+    OSError,  # connection refused or reset; TimeoutError too
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
 )
 
 EventT = TypeVar("EventT", bound=Event)
@@ -256,7 +268,7 @@ class DeadLetterPolicy:
 
     async def run(self, record: ConsumerRecord, attempt_once: Callable[[], Awaitable[Any]]) -> Any:
         """Attempt until success, a permanent error or the last attempt; then dead-letter the record."""
-        attempt = 0
+        attempt = outage_waits = 0
         while True:
             attempt += 1
             try:
@@ -267,6 +279,14 @@ class DeadLetterPolicy:
                 await self.dead_letter(record, error, "invalid", attempt)
                 return None
             except Exception as error:
+                if find_cause(error, OUTAGES):
+                    # The database is away (restarting, failing over): not the message's fault, so
+                    # it costs no attempt; the consumer waits here, and so holds its place, until it is back.
+                    attempt -= 1
+                    outage_waits += 1
+                    log.warning("database unavailable, waiting", extra={"waits": outage_waits, "error": repr(error)})
+                    await asyncio.sleep(self.delay(min(outage_waits, 8)))
+                    continue
                 if attempt >= self.max_attempts:
                     await self.dead_letter(record, error, "exhausted", attempt)
                     return None

@@ -17,6 +17,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 class ApiError(Exception):
+    headers: dict[str, str] = {}
+    """Response headers to send with the error (Retry-After, say)."""
+
     # Positional-only, so that a detail may be called ``status`` or ``code``.
     def __init__(self, status: int, code: str, message: str, /, **details: Any) -> None:
         super().__init__(message)
@@ -51,9 +54,10 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None) -> JSONResponse:
+def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
     body = ErrorResponse(error=ErrorBody(code=code, message=message, details=details or {}))
-    return JSONResponse(status_code=status, content=body.model_dump(mode="json"))
+    return JSONResponse(status_code=status, content=body.model_dump(mode="json"), headers=headers)
 
 
 STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -63,7 +67,7 @@ STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, error: ApiError) -> JSONResponse:
-        return error_response(error.status, error.code, error.message, error.details)
+        return error_response(error.status, error.code, error.message, error.details, error.headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:
@@ -84,10 +88,10 @@ def install_error_handlers(app: FastAPI) -> None:
         # A value PostgreSQL cannot hold (a number out of its column's range, a NUL
         # character in text) is the client's mistake, whatever validation let it by.
         # A uniqueness the handler did not check first (two requests racing) conflicts with what is stored.
-        if refused := _cause(error, _DATA_ERRORS):
+        if refused := find_cause(error, _DATA_ERRORS):
             return error_response(422, "invalid_value",
                                   f"A value in the request cannot be stored: {_first_line(refused)}.")
-        if clash := _cause(error, (asyncpg.exceptions.UniqueViolationError,)):
+        if clash := find_cause(error, (asyncpg.exceptions.UniqueViolationError,)):
             return error_response(409, "already_exists", f"This conflicts with what is stored: {_first_line(clash)}.")
         raise error
 
@@ -96,7 +100,8 @@ def install_error_handlers(app: FastAPI) -> None:
 _DATA_ERRORS = (asyncpg.exceptions.DataError, asyncpg.exceptions._base.DataError)
 
 
-def _cause(error: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseException | None:
+def find_cause(error: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseException | None:
+    """The first of ``error``'s causes (itself included, through SQLAlchemy's wrappers) that is one of ``kinds``."""
     cause: BaseException | None = error
     while cause is not None:
         if isinstance(cause, kinds):

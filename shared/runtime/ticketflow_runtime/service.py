@@ -34,6 +34,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Histogram, generate
 from ticketflow_schemas.events import Event
 from ticketflow_schemas.topics import MAX_MESSAGE_BYTES
 
+from .auth import document_access
 from .consumers import DeadLetterPolicy, Subscriptions, register_subscriptions
 from .database import Database
 from .errors import install_error_handlers
@@ -142,6 +143,16 @@ class Service:
                       lifespan=self._lifespan)
         app.state.service = self
         install_error_handlers(app)
+        default_openapi = app.openapi
+
+        def openapi() -> dict:
+            # FastAPI's document (cached until routes change), with the routes' access rules written in.
+            document = default_openapi()
+            if "securitySchemes" not in document.get("components", {}):
+                document_access(app, document)
+            return document
+
+        app.openapi = openapi
         app.include_router(self._health_router())
         for router in routers:
             app.include_router(router)
