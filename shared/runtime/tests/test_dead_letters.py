@@ -6,6 +6,7 @@ behaviour, not delivery (the end-to-end tests cover that on the real broker).
 
 from __future__ import annotations
 
+import asyncpg.exceptions
 import pytest
 from faststream.kafka import KafkaBroker, KafkaMessage, TestKafkaBroker
 from pydantic import BaseModel
@@ -38,7 +39,7 @@ async def test_a_transient_failure_is_retried_until_it_succeeds() -> None:
     async def flaky(body: Ping) -> None:
         calls.append(body.n)
         if len(calls) < 3:
-            raise ConnectionError("database restarting")
+            raise RuntimeError("a lock timed out")
 
     async with TestKafkaBroker(broker) as test_broker:
         await test_broker.publish({"n": 1}, "in")
@@ -53,7 +54,7 @@ async def test_a_failure_that_persists_is_dead_lettered_after_the_last_attempt()
     @broker.subscriber("in")
     async def broken(body: Ping) -> None:
         calls.append(body.n)
-        raise ConnectionError("still down")
+        raise RuntimeError("still down")
 
     async with TestKafkaBroker(broker) as test_broker:
         await test_broker.publish({"n": 7}, "in", key=b"k", headers={"ce_id": "abc"})
@@ -64,6 +65,22 @@ async def test_a_failure_that_persists_is_dead_lettered_after_the_last_attempt()
     assert headers["x-dlq-attempts"] == "3"
     assert "still down" in headers["x-dlq-error"]
     assert headers["ce_id"] == "abc", "the original headers travel with the message"
+
+
+async def test_a_database_outage_costs_the_message_no_attempts() -> None:
+    broker, _, dead = broker_with_policy(max_attempts=2)
+    calls: list[int] = []
+
+    @broker.subscriber("in")
+    async def during_a_restart(body: Ping) -> None:
+        calls.append(body.n)
+        if len(calls) < 6:
+            raise asyncpg.exceptions.CannotConnectNowError("the database system is starting up")
+
+    async with TestKafkaBroker(broker) as test_broker:
+        await test_broker.publish({"n": 3}, "in")
+    assert calls == [3] * 6, "waited the outage out, far past max_attempts"
+    assert dead == []
 
 
 @pytest.mark.parametrize("body", [{"n": "not a number"}, b"{broken json"])

@@ -72,7 +72,7 @@ PERMANENT_ERRORS: tuple[type[BaseException], ...] = (
 
 # Errors that say the database cannot be reached now, whatever the message.
 OUTAGES: tuple[type[BaseException], ...] = (
-    OSError,  # connection refused or reset; TimeoutError too
+    ConnectionError,  # refused or reset while connecting to it
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.ConnectionDoesNotExistError,
     asyncpg.exceptions.ConnectionFailureError,
