@@ -9,7 +9,7 @@ UV := .local/tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 PY := .venv/bin/python
 
-.PHONY: help install run test demo docs bench infra-up infra-down infra-status clean
+.PHONY: help install run test demo docs bench chaos infra-up infra-down infra-status clean
 
 help:
 	@echo "make run     install, start Kafka, PostgreSQL, the SMTP sink and the five services, seed a demo event"
@@ -17,6 +17,7 @@ help:
 	@echo "make demo    drive one order through a running stack and print its timeline"
 	@echo "make docs    write each service's OpenAPI and AsyncAPI documents to docs/api/"
 	@echo "make bench   run the benchmarks; reports in bench-results/"
+	@echo "make chaos   kill and restart every part while orders flow, then check the invariants"
 
 $(UV):
 	$(PYTHON) -m venv .local/tools
@@ -42,6 +43,9 @@ docs: install
 
 bench: install
 	$(PY) -m ticketflow_local.bench
+
+chaos: install
+	$(PY) -m ticketflow_local.chaos
 
 infra-up: install
 	$(PY) -m ticketflow_local.infra up

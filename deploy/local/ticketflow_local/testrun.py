@@ -2,9 +2,9 @@
 
 Phases, in order, each a pytest run (the first failure does not hide the rest):
   1. unit, contract, deployment and API-document tests (no infrastructure);
-  2. end-to-end tests and the contract tests of what producers really publish:
-     the five services as real processes on the real Kafka, PostgreSQL and
-     SMTP sink;
+  2. end-to-end tests, the contract tests of what producers really publish and
+     the bad-input, poison and access sweeps: the five services as real
+     processes on the real Kafka, PostgreSQL and SMTP sink;
   3. outage tests: the outbox across a Kafka stop and start (services down).
 """
 
@@ -21,8 +21,9 @@ from .config import PATHS, REPO_ROOT
 PHASES = [
     ("unit, contract and static checks",
      ["-m", "not stack", "services", "shared", "deploy/local/tests", "tests/contract", "tests/deploy",
-      "tests/docs"]),
-    ("end to end and contracts on the wire", ["-m", "stack", "tests/e2e", "tests/contract"]),
+      "tests/docs", "tests/sweeps"]),
+    # The sweeps come last: they leave generated objects and throttled clients behind.
+    ("end to end, contracts on the wire, sweeps", ["-m", "stack", "tests/e2e", "tests/contract", "tests/sweeps"]),
     ("outage", ["tests/outage"]),
 ]
 

@@ -1,0 +1,1 @@
+"""The crash and restart run (make chaos) and its invariant checker."""
