@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 import asyncpg
+import httpx
 
 from test_payment_methods import ORDERS, public_order
 from test_ticket_orders_view import staff_event
@@ -91,3 +92,22 @@ def test_event_organizations_are_searched_and_filtered(flow: Flow) -> None:
     assert names(visibility="hidden", commercial_status="none") == ["Alfa Robotics", "Gamma Labs"]
     bad = flow.http.get(f"{ORDERS}/v1/events/{event['id']}/organizations", params={"relationship": "friend"})
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
+
+
+async def test_an_order_creation_retried_with_its_idempotency_key_places_one_order(flow: Flow) -> None:
+    event = staff_event(flow, capacity=100, name="Retried creations")
+    body = {"event_id": event["id"], "payment_method": "invoice", "lines": [{"quantity": 2}],
+            "buyer": {"name": "Rita Retry", "email": "rita.retry@example.com", "company": "Retry AB"}}
+    key = f"order-{uuid.uuid4()}"
+    headers = {**flow.http.headers, "Idempotency-Key": key}
+    async with httpx.AsyncClient(timeout=30, headers=headers) as client:
+        # As a client would after a lost answer, and as two retries racing.
+        answers = await asyncio.gather(*(client.post(f"{ORDERS}/v1/orders", json=body) for _ in range(5)))
+        assert {a.status_code for a in answers} == {201}
+        assert len({a.json()["id"] for a in answers}) == 1
+        assert flow.http.get(f"{ORDERS}/v1/events/{event['id']}").json()["sold"] == 2
+
+        reused = await client.post(f"{ORDERS}/v1/orders", json={**body, "lines": [{"quantity": 3}]})
+    assert reused.status_code == 422 and reused.json()["error"]["code"] == "idempotency_key_reused"
+    another = flow.http.post(f"{ORDERS}/v1/orders", json=body, headers={"Idempotency-Key": f"order-{uuid.uuid4()}"})
+    assert another.status_code == 201 and another.json()["id"] != answers[0].json()["id"]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Header, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import JSON, bindparam, func, literal_column, select, text, type_coerce
 from sqlalchemy.dialects.postgresql import aggregate_order_by
@@ -17,7 +18,7 @@ from ticketflow_schemas.events import Buyer
 from .. import domain
 from ..domain import OrderStatus, PaymentMethod, TicketCountStatus
 from ..store.tables import invoices, order_lines, order_transitions, orders, payments
-from ..usecases import invoicing, ordering, payments as card_payments, view
+from ..usecases import idempotency, invoicing, ordering, payments as card_payments, view
 from .access import Reader, Writer
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, tags=["ticket orders"])
@@ -114,20 +115,34 @@ class Cancellation(BaseModel):
                                                       "through Stripe, others record a refund made outside")
 
 
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=200,
+    description="the client's unique string for this order: a retry with it returns the order already placed")]
+
+
 class Checkout(BaseModel):
     checkout_url: str
 
 
 @router.post("/orders", status_code=status.HTTP_201_CREATED, summary="+ New Ticket Order (any payment method)")
-async def create_order(body: NewOrder, service: ServiceDep, staff: Writer) -> OrderView:
+async def create_order(body: NewOrder, service: ServiceDep, staff: Writer,
+                       idempotency_key: IdempotencyKey = None) -> OrderView:
     async with service.database.unit_of_work() as uow:
-        order_id = await ordering.place_order(
-            uow,
-            ordering.OrderSpec(event_id=body.event_id, buyer=body.buyer, payment_method=body.payment_method,
-                               note=body.note, event_organization_id=body.event_organization_id,
-                               lines=[ordering.LineSpec(line.ticket_type_id, line.quantity) for line in body.lines]),
-            actor=staff.actor, card_hold=service.extras["checkout_hold"],
-        )
+        order_id = None
+        if idempotency_key is not None:
+            body_hash = idempotency.request_hash(body.model_dump_json())
+            order_id = await idempotency.earlier_result(uow, staff.actor, idempotency_key, body_hash)
+        if order_id is None:
+            order_id = await ordering.place_order(
+                uow,
+                ordering.OrderSpec(event_id=body.event_id, buyer=body.buyer, payment_method=body.payment_method,
+                                   note=body.note, event_organization_id=body.event_organization_id,
+                                   lines=[ordering.LineSpec(line.ticket_type_id, line.quantity)
+                                          for line in body.lines]),
+                actor=staff.actor, card_hold=service.extras["checkout_hold"],
+            )
+            if idempotency_key is not None:
+                await idempotency.remember(uow, staff.actor, idempotency_key, order_id)
     # Read after the commit: the event's counters stay locked no longer than the hold needs.
     async with service.database.sessions() as session:
         return await order_view(session, order_id)

@@ -223,3 +223,15 @@ payments = Table(
     Column("detail", Text),
     Column("at", DateTime(timezone=True), nullable=False),
 )
+
+# An order creation retried with the same Idempotency-Key places one order: the key
+# remembers the order it placed, per caller, and the request it came with.
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("principal", String(200), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("order_id", UUID(as_uuid=True), ForeignKey("orders.id")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
