@@ -33,7 +33,7 @@ from ..stack import ServiceStack
 from ticketflow_runtime.auth import mint_token
 from ticketflow_schemas import events
 from ticketflow_schemas.topics import ORDER_SETTLED, SERVICES
-from .invariants import check_all, table
+from .invariants import Check, check_all, table
 
 RETRYABLE = {500, 502, 503, 504}
 
@@ -246,6 +246,8 @@ async def chaos(stack: ServiceStack, args: argparse.Namespace, infra_started: li
 
     checks = await check_all(uuid.UUID(event["id"]), domain, progress.assigned, {poison_key.encode()}, since_ms)
     placed = next(check.checked for check in checks if check.name.startswith("orders' issued counts"))
+    checks.insert(0, Check("each order placed once, whatever the retries (Idempotency-Key)", args.orders,
+                           abs(placed - args.orders), f"{placed} stored" if placed != args.orders else ""))
     report = "\n".join([
         "# Chaos run", "",
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC. {args.orders} orders of 3 tickets in {flowed:.0f} s, "
