@@ -4,7 +4,8 @@ Phases, in order, each a pytest run (the first failure does not hide the rest):
   1. unit, contract, deployment and API-document tests (no infrastructure);
   2. end-to-end tests and the contract tests of what producers really publish:
      the five services as real processes on the real Kafka, PostgreSQL and
-     SMTP sink;
+     SMTP sink, and the console's pages driven in headless Chromium (installed
+     from Debian's packages when missing);
   3. outage tests: the outbox across a Kafka stop and start (services down).
 """
 
@@ -16,13 +17,14 @@ import sys
 import time
 
 from . import infra
+from .browser import ensure_chromium
 from .config import PATHS, REPO_ROOT
 
 PHASES = [
     ("unit, contract and static checks",
      ["-m", "not stack", "services", "shared", "deploy/local/tests", "tests/contract", "tests/deploy",
       "tests/docs"]),
-    ("end to end and contracts on the wire", ["-m", "stack", "tests/e2e", "tests/contract"]),
+    ("end to end, contracts, browser", ["-m", "stack", "tests/e2e", "tests/contract", "tests/browser"]),
     ("outage", ["tests/outage"]),
 ]
 
@@ -30,6 +32,7 @@ PHASES = [
 def main() -> int:
     started = time.monotonic()
     os.chdir(REPO_ROOT)
+    ensure_chromium()
     started_infra = infra.up()
     results: list[tuple[str, int, float]] = []
     try:
