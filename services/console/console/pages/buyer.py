@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 from .. import forms
 from ..rendering import query, redirect, render
 from ..upstream import UpstreamError
-from .common import api, form_of, language
+from .common import api, attempt, form_of, language
 
 router = APIRouter()
 MAX_UPLOAD_BYTES = 2 * 2**20  # the assignment service refuses more anyway
@@ -33,17 +33,6 @@ async def buyer_order(request: Request, order_id: uuid.UUID, access_token: str =
     return await _order_page(request, order_id, access_token)
 
 
-async def _changed(request: Request, order_id: uuid.UUID, token: str, call, done: str):
-    """Runs ``call``; its refusal (locked, voided...) is shown on the page rather than as an error page."""
-    try:
-        result = await call
-    except UpstreamError as error:
-        if error.status >= 500 or error.status == 401:
-            raise
-        return None, redirect(request, _page_url(order_id, token), error.message, "error")
-    return result, redirect(request, _page_url(order_id, token), done)
-
-
 @router.post("/buyer/orders/{order_id}/tickets/{ticket_id}/holder")
 async def assign(request: Request, order_id: uuid.UUID, ticket_id: uuid.UUID):
     form = await form_of(request)
@@ -51,9 +40,10 @@ async def assign(request: Request, order_id: uuid.UUID, ticket_id: uuid.UUID):
     checked = forms.holder(form, language(request))
     if not checked.ok:
         return redirect(request, _page_url(order_id, token), checked.problems[0], "error")
-    call = api(request, token).send("PUT", "assignment", f"/v1/tickets/{ticket_id}/holder", checked.values)
-    _, response = await _changed(request, order_id, token, call, "The ticket is assigned.")
-    return response
+    _, refused = await attempt(api(request, token).send("PUT", "assignment", f"/v1/tickets/{ticket_id}/holder",
+                                                         checked.values))
+    return redirect(request, _page_url(order_id, token), refused or "The ticket is assigned.",
+                    "error" if refused else "ok")
 
 
 @router.post("/buyer/orders/{order_id}/tickets/{ticket_id}/claims")
@@ -61,11 +51,10 @@ async def claim_link(request: Request, order_id: uuid.UUID, ticket_id: uuid.UUID
                      access_token: Annotated[str, Form()] = "", email: Annotated[str, Form(max_length=200)] = ""):
     if not forms.EMAIL.match(email.strip()):
         return redirect(request, _page_url(order_id, access_token), "Enter a valid e-mail address.", "error")
-    call = api(request, access_token).send("POST", "assignment", f"/v1/tickets/{ticket_id}/claims",
-                                           {"email": email.strip()})
-    link, response = await _changed(request, order_id, access_token, call, "")
-    if link is None:
-        return response
+    link, refused = await attempt(api(request, access_token).send(
+        "POST", "assignment", f"/v1/tickets/{ticket_id}/claims", {"email": email.strip()}))
+    if refused:
+        return redirect(request, _page_url(order_id, access_token), refused, "error")
     claim = {"email": email.strip(), "url": f"{request.base_url}claims/{link['token']}",
              "expires_at": link["expires_at"]}
     return await _order_page(request, order_id, access_token, claim=claim)
@@ -83,8 +72,9 @@ async def upload(request: Request, order_id: uuid.UUID, access_token: Annotated[
             "POST", "assignment", f"/v1/orders/{order_id}/assignments.csv", content=data,
             headers={"Content-Type": "text/csv"})
     except UpstreamError as error:
-        if error.status >= 500 or error.status == 401:
+        if error.status >= 500 or error.status in (401, 404):
             raise
+        # The file check lists every problem; the page shows them all.
         problems = error.details.get("problems") or [error.message]
         return await _order_page(request, order_id, access_token, status_code=422, problems=problems)
     return await _order_page(request, order_id, access_token, report=response.json())

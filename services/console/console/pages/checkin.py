@@ -13,8 +13,7 @@ from ..catalog import LABELS
 from ..i18n import language_of, translate
 from ..rendering import query, redirect, render
 from ..staff import Staff
-from ..upstream import UpstreamError
-from .common import api, chosen, events
+from .common import api, attempt, chosen, events
 
 router = APIRouter()
 DESK_GATE = "Help desk"
@@ -60,12 +59,9 @@ async def desk_search(request: Request, staff: Staff, event_id: uuid.UUID, q: st
 async def check_in_by_hand(request: Request, staff: Staff, event_id: uuid.UUID,
                            ticket_id: Annotated[uuid.UUID, Form()], q: Annotated[str, Form(max_length=200)] = ""):
     back = f"/check-in?{query({'event_id': str(event_id), 'q': q})}"
-    try:
-        answer = await api(request, staff).send("POST", "checkin", f"/v1/events/{event_id}/check-ins",
-                                                {"ticket_id": str(ticket_id), "gate": DESK_GATE})
-    except UpstreamError as error:
-        if error.status >= 500:
-            raise
-        return redirect(request, back, error.message, "error")
+    answer, refused = await attempt(api(request, staff).send("POST", "checkin", f"/v1/events/{event_id}/check-ins",
+                                                             {"ticket_id": str(ticket_id), "gate": DESK_GATE}))
+    if refused:
+        return redirect(request, back, refused, "error")
     admitted = answer["admitted"]
     return redirect(request, back, LABELS.get(answer["result"], answer["message"]), "ok" if admitted else "error")

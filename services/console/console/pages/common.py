@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 
 from ..i18n import language_of
 from ..staff import StaffMember
-from ..upstream import Upstream
+from ..upstream import Upstream, UpstreamError
 
 
 def api(request: Request, caller: StaffMember | str | None) -> Upstream:
@@ -30,3 +32,16 @@ async def form_of(request: Request):
 
 def language(request: Request) -> str:
     return language_of(request)
+
+
+async def attempt(call) -> tuple[Any, str | None]:
+    """The call's result, or the service's reason for refusing it, for the page to show beside the form.
+
+    What the visitor cannot fix there (not signed in, nothing there, a service failing) stays an error page.
+    """
+    try:
+        return await call, None
+    except UpstreamError as error:
+        if error.status >= 500 or error.status in (401, 404):
+            raise
+        return None, error.message

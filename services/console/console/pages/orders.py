@@ -10,8 +10,7 @@ from fastapi.responses import Response, StreamingResponse
 from .. import forms
 from ..rendering import redirect, render
 from ..staff import Staff
-from ..upstream import UpstreamError
-from .common import api, events, form_of, language
+from .common import api, attempt, events, form_of, language
 
 router = APIRouter()
 
@@ -75,13 +74,11 @@ async def create_order(request: Request, staff: Staff):
                                      problems=["Choose an event."])
     checked = forms.new_order(form, event, language(request))
     if checked.ok:
-        try:
-            order = await upstream.send("POST", "orders", "/v1/orders", {"event_id": event_id, **checked.values})
+        order, refused = await attempt(upstream.send("POST", "orders", "/v1/orders",
+                                                     {"event_id": event_id, **checked.values}))
+        if order:
             return redirect(request, f"/orders/{order['id']}", "The ticket order is created.")
-        except UpstreamError as error:
-            if error.status >= 500:
-                raise
-            checked.problems.append(error.message)
+        checked.problems.append(refused)
     return await _new_order_page(request, staff, status_code=422, values=dict(form), problems=checked.problems,
                                  event_id=event_id)
 
@@ -132,13 +129,8 @@ async def order_action(request: Request, staff: Staff, order_id: str, action: st
         if not reason.strip():
             return redirect(request, f"/orders/{order_id}", "Enter the reason.", "error")
         body = {"reason": reason.strip(), "refund": action == "refund"}
-    try:
-        await api(request, staff).send("POST", "orders", f"/v1/orders/{order_id}/{endpoint}", body)
-    except UpstreamError as error:
-        if error.status >= 500 or error.status == 404:
-            raise
-        return redirect(request, f"/orders/{order_id}", error.message, "error")
-    return redirect(request, f"/orders/{order_id}", done)
+    _, refused = await attempt(api(request, staff).send("POST", "orders", f"/v1/orders/{order_id}/{endpoint}", body))
+    return redirect(request, f"/orders/{order_id}", refused or done, "error" if refused else "ok")
 
 
 @router.post("/orders/{order_id}/buyer-link")

@@ -8,8 +8,7 @@ from fastapi import APIRouter, Request
 from .. import forms
 from ..rendering import redirect, render
 from ..staff import Staff
-from ..upstream import UpstreamError
-from .common import api, chosen, events, form_of, language
+from .common import api, attempt, chosen, events, form_of, language
 
 router = APIRouter()
 
@@ -38,6 +37,12 @@ async def organization_list(request: Request, staff: Staff, event_id: str | None
                   filters=filters, organizations=organizations, choices=CHOICES, values={}, problems=[])
 
 
+async def _add(upstream, event_id: str, company_name: str, relationship: dict) -> dict:
+    company = await upstream.send("POST", "orders", "/v1/companies", {"name": company_name})
+    return await upstream.send("POST", "orders", f"/v1/events/{event_id}/organizations",
+                               {"company_id": company["id"], **relationship})
+
+
 @router.post("/organizations")
 async def add_organization(request: Request, staff: Staff):
     form = await form_of(request)
@@ -52,17 +57,12 @@ async def add_organization(request: Request, staff: Staff):
         problems.append("Choose the relationship.")
     grant = forms.ticket_count(form, "sponsored_ticket_grant", problems)
     if not problems:
-        try:
-            company = await upstream.send("POST", "orders", "/v1/companies", {"name": name})
-            organization = await upstream.send("POST", "orders", f"/v1/events/{event_id}/organizations", {
-                "company_id": company["id"], **{k: v for k, v in picked.items() if v},
-                "package": str(form.get("package") or "").strip()[:100] or None,
-                "booth": str(form.get("booth") or "").strip()[:50] or None, "sponsored_ticket_grant": grant})
+        organization, refused = await attempt(_add(upstream, event_id, name, {
+            **{k: v for k, v in picked.items() if v}, "package": str(form.get("package") or "").strip()[:100] or None,
+            "booth": str(form.get("booth") or "").strip()[:50] or None, "sponsored_ticket_grant": grant}))
+        if organization:
             return redirect(request, f"/organizations/{organization['id']}", "The organization is added.")
-        except UpstreamError as error:
-            if error.status >= 500:
-                raise
-            problems.append(error.message)
+        problems.append(refused)
     all_events = await events(upstream)
     return render(request, "organizations.html.j2", status_code=422, section="organizations", events=all_events,
                   event=chosen(all_events, event_id), filters={}, organizations=[], choices=CHOICES,
@@ -107,14 +107,11 @@ async def grant_sponsored_tickets(request: Request, staff: Staff, organization_i
     quantity = forms.ticket_count(form, "quantity", problems, minimum=1)
     contact = forms.buyer(form, problems, language(request), missing_name="Enter the contact's name.")
     if not problems:
-        try:
-            order = await api(request, staff).send(
-                "POST", "orders", f"/v1/event-organizations/{organization_id}/sponsored-orders",
-                {"quantity": quantity, "contact": contact})
+        order, refused = await attempt(api(request, staff).send(
+            "POST", "orders", f"/v1/event-organizations/{organization_id}/sponsored-orders",
+            {"quantity": quantity, "contact": contact}))
+        if order:
             return redirect(request, f"/orders/{order['id']}", "The sponsored order is created.")
-        except UpstreamError as error:
-            if error.status >= 500 or error.status == 404:
-                raise
-            problems.append(error.message)
+        problems.append(refused)
     return await _organization_page(request, staff, organization_id, status_code=422, problems=problems,
                                     values=dict(form))

@@ -11,8 +11,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from .. import forms
 from ..rendering import render
-from ..upstream import UpstreamError
-from .common import api, form_of, language
+from .common import api, attempt, form_of, language
 
 router = APIRouter()
 RECEIPT_COOKIE = "console_receipt"
@@ -42,12 +41,10 @@ async def place_order(request: Request, event_id: uuid.UUID):
     event = await upstream.get("orders", f"/v1/public/events/{event_id}")
     checked = forms.new_order(form, event, language(request), methods=forms.PUBLIC_PAYMENT_METHODS)
     if checked.ok:
-        try:
-            receipt = await upstream.send("POST", "orders", f"/v1/public/events/{event_id}/orders", checked.values)
-        except UpstreamError as error:
-            if error.status >= 500:
-                raise
-            checked.problems.append(error.message)
+        receipt, refused = await attempt(upstream.send("POST", "orders", f"/v1/public/events/{event_id}/orders",
+                                                       checked.values))
+        if refused:
+            checked.problems.append(refused)
     if not checked.ok:
         return await _event_page(request, event_id, status_code=422, values=dict(form), problems=checked.problems)
     # The confirmation shows the receipt; the buyer has no other access to the order until it is settled.
