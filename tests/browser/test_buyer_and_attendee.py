@@ -102,6 +102,10 @@ def test_attendee_opens_my_tickets_and_the_qr_shown_is_admitted(journey, shop, f
     journey.shot("my-tickets")
     pdf = page.request.get(card.get_by_role("link", name="Download the ticket (PDF)").get_attribute("href"))
     assert pdf.ok and pdf.body().startswith(b"%PDF")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone at the gate
+    assert qr.bounding_box()["width"] >= 300
+    journey.shot("my-tickets-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
 
     decoded = zxingcpp.read_barcodes(Image.open(picture))
     assert decoded, "the QR code on the page must be readable"

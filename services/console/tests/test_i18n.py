@@ -44,3 +44,15 @@ def test_the_language_switch_sets_a_cookie_and_returns_to_the_page(client):
 def test_the_language_switch_never_leaves_the_site(client):
     for target in ("https://evil.example/", "//evil.example/", "javascript:alert(1)"):
         assert client.get("/language/en", params={"next": target}).headers["location"] == "/"
+
+
+# What the Python code hands to a page to show: sentences in double quotes (docstrings use three).
+SENTENCE = re.compile(r"""(?<!")"([A-Z][^"{}\n]* [^"{}\n]*\.)"(?!")""")
+
+
+def test_every_sentence_the_code_shows_has_a_swedish_translation():
+    sources = [path for path in Path(console.__file__).parent.rglob("*.py") if path.name != "catalog.py"]
+    shown = {phrase for path in sources for phrase in SENTENCE.findall(path.read_text())}
+    assert len(shown) > 25
+    missing = sorted(shown - set(catalog.SWEDISH))
+    assert not missing, f"not translated to Swedish: {missing}"
