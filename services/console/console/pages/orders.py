@@ -10,7 +10,7 @@ from fastapi.responses import Response, StreamingResponse
 from .. import forms
 from ..rendering import redirect, render
 from ..staff import Staff
-from .common import api, attempt, events, form_of, language
+from .common import api, attempt, chosen, events, form_of, language
 
 router = APIRouter()
 
@@ -32,9 +32,11 @@ async def ticket_orders(request: Request, staff: Staff):
         context["summary"] = await upstream.get("orders", "/v1/orders/summary", **filters)
         context["page"] = await upstream.get("orders", "/v1/orders", **filters, sort=checked.values["sort"],
                                              limit=forms.PAGE_SIZE, offset=checked.values["offset"])
-    # htmx swaps only the results when a filter changes; the full page works without script.
-    template = "orders_results.html.j2" if request.headers.get("hx-request") else "orders.html.j2"
-    return render(request, template, status_code=200 if checked.ok else 422, **context)
+    # htmx swaps only the results when a filter changes (and swaps only 2xx answers, so the
+    # problems come with 200 there); the full page works without script.
+    if request.headers.get("hx-request"):
+        return render(request, "orders_results.html.j2", **context)
+    return render(request, "orders.html.j2", status_code=200 if checked.ok else 422, **context)
 
 
 @router.get("/orders/export.csv")
@@ -53,9 +55,8 @@ async def export_csv(request: Request, staff: Staff):
 async def _new_order_page(request: Request, staff, *, status_code: int = 200, values: dict | None = None,
                           problems: list[str] | None = None, event_id: str | None = None):
     all_events = await events(api(request, staff))
-    event = next((e for e in all_events if e["id"] == event_id), all_events[0] if all_events else None)
     return render(request, "order_new.html.j2", status_code=status_code, section="orders", events=all_events,
-                  event=event, methods=forms.PAYMENT_METHODS, values=values or {}, problems=problems or [])
+                  event=chosen(all_events, event_id), methods=forms.PAYMENT_METHODS, values=values or {}, problems=problems or [])
 
 
 @router.get("/orders/new")
