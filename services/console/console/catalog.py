@@ -242,7 +242,7 @@ SWEDISH = {
     'This ticket is voided and no longer admits.': 'Biljetten är makulerad och gäller inte längre.',
     'Ticket': 'Biljett',
     'Ticket Orders': 'Biljettordrar',
-    'Ticket count status': 'Biljettstatus',
+    'Ticket count status': 'Status för biljettantal',
     'Ticket type': 'Biljettyp',
     'Ticket types': 'Biljettyper',
     'Tickets': 'Biljetter',
