@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 
 from playwright.sync_api import expect
+from ticketflow_local.config import service_url
+from ticketflow_local.flow import wait_until
 
 
 def test_a_sponsor_is_added_and_its_grant_becomes_a_sponsored_order(journey, shop):
@@ -51,7 +53,9 @@ def test_the_desk_finds_an_attendee_and_checks_them_in_by_hand(journey, shop, fl
     ticket = flow.assignable_tickets(order["id"], 1)[0]
     name = f"Dana Desk {uuid.uuid4().hex[:4]}"
     flow.assign(ticket["id"], name, f"dana-{uuid.uuid4().hex[:6]}@example.com")
-    flow.gate_knows(ticket["id"])
+    # The gate's projection learns the holder from the assignment event.
+    wait_until(lambda: flow.http.get(f"{service_url('checkin')}/v1/events/{shop['id']}/attendees",
+                                     params={"q": name}).json(), what=f"the desk to find {name}")
 
     journey.sign_in("desk")
     page.goto(f"/check-in?event_id={shop['id']}")
