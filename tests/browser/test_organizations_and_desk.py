@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from urllib.parse import urlencode
 
 from playwright.sync_api import expect
 from ticketflow_local.config import service_url
@@ -39,7 +40,7 @@ def test_a_sponsor_is_added_and_its_grant_becomes_a_sponsored_order(journey, sho
     expect(page.locator("#order-status")).to_have_attribute("data-status", "settled")
     journey.shot("sponsored-order-settled")
 
-    page.goto(f"/organizations?event_id={shop['id']}&relationship=sponsor&search={company}")
+    page.goto(f"/organizations?{urlencode({'event_id': shop['id'], 'relationship': 'sponsor', 'search': company})}")
     row = page.locator("#organizations tbody tr")
     expect(row).to_have_count(1)
     expect(row).to_contain_text("2 / 5")
