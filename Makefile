@@ -12,7 +12,7 @@ PY := .venv/bin/python
 .PHONY: help install run test demo docs bench chaos infra-up infra-down infra-status clean
 
 help:
-	@echo "make run     install, start Kafka, PostgreSQL, the SMTP sink and the five services, seed a demo event"
+	@echo "make run     install, start Kafka, PostgreSQL, the SMTP sink, the five services and the console, seed a demo event"
 	@echo "make test    install, start what the tests need, run unit, contract and end-to-end tests, stop"
 	@echo "make demo    drive one order through a running stack and print its timeline"
 	@echo "make docs    write each service's OpenAPI and AsyncAPI documents to docs/api/"

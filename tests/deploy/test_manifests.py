@@ -21,7 +21,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from pydantic import AliasChoices, AliasPath
-from ticketflow_local.config import SERVICE_PORTS, database_env_name
+from ticketflow_local.config import CONSOLE_PORT, SERVICE_PORTS, database_env_name
 from ticketflow_runtime.settings import ServiceSettings
 from ticketflow_schemas.topics import ALL_TOPICS, MAX_MESSAGE_BYTES, PARTITIONS, SERVICES
 
@@ -44,6 +44,9 @@ INFRA_IMAGES = {
 LIBRARY_ENV_PREFIXES = ("OTEL_",)
 
 by_service = pytest.mark.parametrize("service", SERVICES)
+# The console is deployed as the services are, without Kafka or a database of its own.
+CONSOLE = "console"
+with_console = pytest.mark.parametrize("service", (*SERVICES, CONSOLE))
 
 
 # --------------------------------------------------------------------------- helpers
@@ -171,7 +174,7 @@ def final_stage(path: Path) -> list[tuple[str, str]]:
     return steps[last_from:]
 
 
-@by_service
+@with_console
 def test_dockerfile_runs_as_non_root(service: str) -> None:
     users = [args for keyword, args in final_stage(dockerfile(service)) if keyword == "USER"]
     assert users, f"{service}: the runtime stage declares no USER"
@@ -180,7 +183,7 @@ def test_dockerfile_runs_as_non_root(service: str) -> None:
     assert user.isdigit() and int(user) != 0, f"{service}: USER {users[-1]} is not a non-root UID"
 
 
-@by_service
+@with_console
 def test_dockerfile_serves_the_service(service: str) -> None:
     path = dockerfile(service)
     steps = instructions(path)
@@ -241,7 +244,7 @@ def published_ports(spec: dict[str, Any]) -> list[tuple[int, int]]:
     return pairs
 
 
-@by_service
+@with_console
 def test_compose_builds_each_service_from_its_dockerfile(service: str) -> None:
     build = compose_service(service)["build"]
     assert (REPO / build["context"]).resolve() == REPO, "the context must be the workspace root"
@@ -416,7 +419,7 @@ def test_k8s_configuration_is_what_the_service_reads(service: str, monkeypatch) 
     assert database_env_name(service) in secret_refs
 
 
-@by_service
+@with_console
 def test_k8s_deployment_probes_security_and_shutdown(service: str) -> None:
     pod = pod_spec(service)
     container = service_container(service)
@@ -448,7 +451,7 @@ def test_k8s_deployment_probes_security_and_shutdown(service: str) -> None:
     assert pod["terminationGracePeriodSeconds"] > pre_stop + graceful
 
 
-@by_service
+@with_console
 def test_k8s_service_routes_to_the_deployment(service: str) -> None:
     spec = k8s_object("Service", service)["spec"]
     labels = k8s_object("Deployment", service)["spec"]["template"]["metadata"]["labels"]
@@ -464,3 +467,53 @@ def test_k8s_topics_job_creates_every_topic() -> None:
     assert env["MAX_MESSAGE_BYTES"] == str(MAX_MESSAGE_BYTES)
     assert "--create --if-not-exists" in " ".join(container["command"])
     assert '"max.message.bytes=$MAX_MESSAGE_BYTES"' in " ".join(container["command"])
+
+
+# --------------------------------------------------------------------------- the console
+
+
+def console_settings_env(env: dict[str, str], monkeypatch) -> object:
+    from console.settings import Settings
+
+    for name in list(os.environ):
+        monkeypatch.delenv(name)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return Settings()
+
+
+def test_compose_console_reads_its_settings_and_reaches_the_services(monkeypatch) -> None:
+    spec = compose_service(CONSOLE)
+    assert published_ports(spec) == [(CONSOLE_PORT, CONTAINER_PORT)]
+    # Compose reads "$$" as a literal "$" (the argon2 hashes are full of them).
+    env = {name: value.replace("$$", "$") for name, value in as_env(spec["environment"]).items()}
+    check_environment(CONSOLE, env, "compose.yaml")
+    settings = console_settings_env(env, monkeypatch)
+    assert settings.http_host == "0.0.0.0" and settings.http_port == CONTAINER_PORT
+    for service in SERVICES:
+        assert getattr(settings, f"{service}_api_url") == f"http://{service}:{CONTAINER_PORT}"
+    assert {"orders", "assignment", "checkin"} <= spec["depends_on"].keys()
+    assert [user.username for user in settings.staff_users] == ["organizer"]
+    assert "healthcheck" in spec
+
+
+def test_compose_sends_buyers_back_to_the_console() -> None:
+    orders = as_env(compose_service("orders")["environment"])
+    notifications = as_env(compose_service("notifications")["environment"])
+    console = f"http://127.0.0.1:{CONSOLE_PORT}"
+    assert orders["CHECKOUT_SUCCESS_URL"] == f"{console}/checkout/{{ORDER_ID}}/done"
+    assert notifications["MANAGE_TICKETS_URL"] == f"{console}/buyer/orders/{{order_id}}"
+
+
+def test_k8s_console_configuration_is_what_it_reads(monkeypatch) -> None:
+    env = deployment_environment(CONSOLE)
+    check_environment(CONSOLE, env, f"Deployment/{CONSOLE}")
+    env["STAFF_USERS"] = "[]"  # a JSON list in the Secret, not the placeholder
+    settings = console_settings_env(env, monkeypatch)
+    assert settings.http_host == "0.0.0.0" and settings.http_port == CONTAINER_PORT
+    assert settings.session_cookie_secure
+    for service in SERVICES:
+        url = urlsplit(getattr(settings, f"{service}_api_url"))
+        assert (url.hostname, url.port) == (service, k8s_object("Service", service)["spec"]["ports"][0]["port"])
+    secrets = {e["name"] for e in service_container(CONSOLE)["env"] if "secretKeyRef" in e.get("valueFrom", {})}
+    assert {"AUTH_JWT_SECRET", "SESSION_SECRET", "STAFF_USERS"} <= secrets

@@ -8,6 +8,7 @@ started locally.
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,20 @@ DEV_APNS_TEAM_ID = "TFLOCALDEV"
 DEV_APNS_TOPIC = "app.ticketflow.local"
 POSTGRES_USER = "ticketflow"
 POSTGRES_PASSWORD = "ticketflow"
+
+# The console (not a Kafka service): its port, its cookie-signing secret and the demo staff
+# who sign in to it (passwords in the README; only their argon2 hashes are configured).
+CONSOLE_PORT = 8000
+DEV_CONSOLE_SESSION_SECRET = "ticketflow-local-console-session-secret-development"
+DEMO_STAFF = [
+    {"username": "organizer", "password": "ticketflow-demo",
+     "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$aJq+QvZ1jJN3BmKSEPmyPQ$2NltpJmGayXuKLW5DMo4w+IyPhB8rUsEstTDQcmoTxw",
+     "scopes": ["orders:read", "orders:write", "tickets:read", "tickets:write", "checkin:read", "checkin:write",
+                "checkin:scan", "notifications:read"]},
+    {"username": "desk", "password": "ticketflow-desk",
+     "password_hash": "$argon2id$v=19$m=65536,t=3,p=4$TqJc6wDoV5jNUfNYldOr+w$/p+mZUnTv6PxQIaUHz4Y1rNfrET0GWkqnYKjsF5IT0I",
+     "scopes": ["orders:read", "tickets:read", "checkin:read", "checkin:write", "checkin:scan"]},
+]
 
 # One HTTP port per service for the local stack (the containers all use 8000).
 SERVICE_PORTS = {
@@ -169,6 +184,10 @@ def stack_env() -> dict[str, str]:
         "APNS_TOPIC": os.environ.get("APNS_TOPIC", push.apns_topic),
         # Empty against the real APNs: the system's trust store applies.
         "APNS_CA_FILE": os.environ.get("APNS_CA_FILE", "" if apns_is_external() else str(push.ca_file)),
+        # Buyers come back from Stripe Checkout, and open their e-mailed link, on the console's pages.
+        "CHECKOUT_SUCCESS_URL": f"{console_url()}/checkout/{{ORDER_ID}}/done",
+        "CHECKOUT_CANCEL_URL": f"{console_url()}/checkout/{{ORDER_ID}}/cancelled",
+        "MANAGE_TICKETS_URL": f"{console_url()}/buyer/orders/{{order_id}}",
     }
     for service in SERVICES:
         name = database_env_name(service)
@@ -178,3 +197,18 @@ def stack_env() -> dict[str, str]:
 
 def service_url(service: str) -> str:
     return f"http://127.0.0.1:{SERVICE_PORTS[service]}"
+
+
+def console_url() -> str:
+    return f"http://127.0.0.1:{CONSOLE_PORT}"
+
+
+def console_env() -> dict[str, str]:
+    """The console's settings: where the five APIs answer, its secrets and the demo staff."""
+    return {
+        **{f"{service.upper()}_API_URL": service_url(service) for service in SERVICES},
+        "AUTH_JWT_SECRET": stack_env()["AUTH_JWT_SECRET"],
+        "SESSION_SECRET": os.environ.get("CONSOLE_SESSION_SECRET", DEV_CONSOLE_SESSION_SECRET),
+        "STAFF_USERS": json.dumps([{k: user[k] for k in ("username", "password_hash", "scopes")}
+                                   for user in DEMO_STAFF]),
+    }

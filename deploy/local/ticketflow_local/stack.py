@@ -1,6 +1,6 @@
-"""Run the five services locally against the local (or configured) infrastructure.
+"""Run the five services and the console locally against the local (or configured) infrastructure.
 
-    python -m ticketflow_local.stack run      # make run: infra, services, demo event; Ctrl-C stops all
+    python -m ticketflow_local.stack run      # make run: infra, services, console, demo event; Ctrl-C stops all
 
 The test suite starts the services through ``ServiceStack`` as well, so tests
 and ``make run`` exercise the same processes.
@@ -24,18 +24,23 @@ import httpx
 from ticketflow_schemas.topics import SERVICES
 
 from . import infra
-from .config import PATHS, SERVICE_PORTS, service_url, stack_env
+from .config import CONSOLE_PORT, DEMO_STAFF, PATHS, SERVICE_PORTS, console_env, console_url, service_url, stack_env
 from .processes import port_open, tail
+
+CONSOLE = "console"
 
 
 @dataclass
 class ServiceStack:
-    """The five services as child processes, each logging to ``.local/logs/<service>.log``."""
+    """The five services (and, once asked, the console) as child processes, each logging to
+    ``.local/logs/<service>.log``."""
 
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def env_for(self, service: str) -> dict[str, str]:
+        if service == CONSOLE:
+            return {**os.environ, **console_env(), "HTTP_HOST": "127.0.0.1", "HTTP_PORT": str(CONSOLE_PORT)}
         return {
             **os.environ,
             **stack_env(),
@@ -43,6 +48,9 @@ class ServiceStack:
             "HTTP_PORT": str(SERVICE_PORTS[service]),
             **self.extra_env,
         }
+
+    def url_of(self, service: str) -> str:
+        return console_url() if service == CONSOLE else service_url(service)
 
     def log_path(self, service: str) -> Path:
         return PATHS.logs / f"{service}.log"
@@ -53,10 +61,16 @@ class ServiceStack:
             self.start_one(service)
         self.wait_ready(services)
 
+    def start_console(self) -> None:
+        """The console's pages, over the five services' APIs (started after them)."""
+        self.start_one(CONSOLE)
+        self.wait_ready((CONSOLE,))
+
     def start_one(self, service: str) -> None:
-        if port_open("127.0.0.1", SERVICE_PORTS[service]):
+        port = CONSOLE_PORT if service == CONSOLE else SERVICE_PORTS[service]
+        if port_open("127.0.0.1", port):
             # Another process (a stack left running?) would answer in this one's place.
-            raise RuntimeError(f"port {SERVICE_PORTS[service]} for {service} is taken by another process")
+            raise RuntimeError(f"port {port} for {service} is taken by another process")
         log = open(self.log_path(service), "ab")
         self.processes[service] = subprocess.Popen(
             [sys.executable, "-m", service], env=self.env_for(service), stdout=log, stderr=subprocess.STDOUT,
@@ -73,7 +87,7 @@ class ServiceStack:
                 if process.poll() is not None:
                     raise RuntimeError(f"{service} exited with {process.returncode}:\n{tail(self.log_path(service))}")
                 try:
-                    if httpx.get(f"{service_url(service)}/readyz", timeout=2).status_code == 200:
+                    if httpx.get(f"{self.url_of(service)}/readyz", timeout=2).status_code == 200:
                         pending.remove(service)
                 except httpx.HTTPError:
                     pass
@@ -142,11 +156,15 @@ def run() -> None:
     signal.signal(signal.SIGINT, _interrupt)
     try:
         stack.start()
+        stack.start_console()
         event = seed_demo_event()
         ready_after = time.monotonic() - started_at
         print("\nticketflow is running:")
         for service in SERVICES:
             print(f"  {service:<14} {service_url(service)}   (API docs: {service_url(service)}/docs)")
+        print(f"\n  console        {console_url()}   sign in as "
+              + " or ".join(f"{user['username']} / {user['password']}" for user in DEMO_STAFF))
+        print(f"  public page    {console_url()}/events/{event['id']}")
         print(f"\n  demo event     {event['name']} ({event['id']})")
         print(f"  mail sink      {stack_env()['SMTP_MAILDIR']}")
         print(f"  logs           {PATHS.logs}")

@@ -16,6 +16,7 @@ answering and report how it went, or with ``?deliver=false`` just return
     POST /_test/checkout/sessions/{id}/complete  pay: checkout.session.completed
     POST /_test/checkout/sessions/{id}/fail      decline: payment_intent.payment_failed
     POST /_test/checkout/sessions/{id}/expire    time out: checkout.session.expired
+    (with ``?return=1``, as the pay page's buttons post: a redirect to the session's success or cancel URL)
     POST /_test/events/{evt_id}/resend           the same payload again, freshly signed
     GET  /_test/events[?type=...]                the events so far and every delivery
 
@@ -49,7 +50,7 @@ import uvicorn
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 API_VERSION = stripe.api_version  # what the pinned SDK speaks; events carry it
@@ -390,6 +391,11 @@ class StripeStandin:
             body = {"event": event, "payload": payload, "signature": self.sign(payload)}
             if request.query_params.get("deliver", "true").lower() not in ("false", "0", "no"):
                 body["delivery"] = await self.deliver(event["id"], body["signature"])
+            if request.query_params.get("return"):
+                # The pay page's buttons: back to the shop, as Stripe Checkout sends the buyer.
+                session = self.objects[request.path_params["id"]]
+                paid = event["type"] == "checkout.session.completed"
+                return RedirectResponse(session["success_url" if paid else "cancel_url"], status_code=303)
             return JSONResponse(body)
 
         return endpoint
@@ -404,7 +410,7 @@ class StripeStandin:
         session = self.objects.get(id := request.path_params["id"])
         if not session or session["object"] != "checkout.session":
             return HTMLResponse("No such Checkout Session", 404)
-        buttons = "".join(f'<form method="post" action="/_test/checkout/sessions/{id}/{action}">'
+        buttons = "".join(f'<form method="post" action="/_test/checkout/sessions/{id}/{action}?return=1">'
                           f"<button>{action.title()}</button></form>" for action in ("complete", "fail", "expire"))
         return HTMLResponse(f"<!doctype html><title>Stripe stand-in</title><h1>Test checkout</h1>"
                             f"<p>{session['amount_total'] / 100:.2f} {session['currency'].upper()}, "

@@ -2,9 +2,10 @@
 
 Phases, in order, each a pytest run (the first failure does not hide the rest):
   1. unit, contract, deployment and API-document tests (no infrastructure);
-  2. end-to-end tests, the contract tests of what producers really publish and
-     the bad-input, poison and access sweeps: the five services as real
-     processes on the real Kafka, PostgreSQL and SMTP sink;
+  2. end-to-end tests, the contract tests of what producers really publish, the
+     console's pages driven in headless Chromium (installed from Debian's
+     packages when missing) and the bad-input, poison and access sweeps: the
+     five services as real processes on the real Kafka, PostgreSQL and SMTP sink;
   3. outage tests: the outbox across a Kafka stop and start (services down).
 """
 
@@ -16,6 +17,7 @@ import sys
 import time
 
 from . import infra
+from .browser import ensure_chromium
 from .config import PATHS, REPO_ROOT
 
 PHASES = [
@@ -23,7 +25,8 @@ PHASES = [
      ["-m", "not stack", "services", "shared", "deploy/local/tests", "tests/contract", "tests/deploy",
       "tests/docs", "tests/sweeps"]),
     # The sweeps come last: they leave generated objects and throttled clients behind.
-    ("end to end, contracts on the wire, sweeps", ["-m", "stack", "tests/e2e", "tests/contract", "tests/sweeps"]),
+    ("end to end, contracts, browser, sweeps",
+     ["-m", "stack", "tests/e2e", "tests/contract", "tests/browser", "tests/sweeps"]),
     ("outage", ["tests/outage"]),
 ]
 
@@ -31,6 +34,7 @@ PHASES = [
 def main() -> int:
     started = time.monotonic()
     os.chdir(REPO_ROOT)
+    ensure_chromium()
     started_infra = infra.up()
     results: list[tuple[str, int, float]] = []
     try:

@@ -1,0 +1,147 @@
+"""What visitors type, checked before any API is called: each problem is a message for the form.
+
+The APIs check again; these checks exist so a form comes back with its values and a
+clear message instead of a bare error page.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+
+from starlette.datastructures import FormData, QueryParams
+
+ORDER_STATUSES = ("requested", "payment_pending", "invoice_sent", "settled", "cancelled")
+PAYMENT_METHODS = ("card", "invoice", "sponsored", "free")
+PUBLIC_PAYMENT_METHODS = ("card", "invoice")
+TICKET_COUNT_STATUSES = ("none_issued", "partially_issued", "all_issued", "mismatch")
+SORTS = ("-created_at", "created_at", "company", "-company", "-gross", "gross", "status", "number")
+PAGE_SIZE = 50
+MAX_QUANTITY = 1000
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass
+class Checked:
+    """A form's cleaned values and its problems (English phrases, translated on the page)."""
+
+    values: dict = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _uuid(text: str | None) -> str | None:
+    try:
+        return str(uuid.UUID(text)) if text else None
+    except ValueError:
+        return None
+
+
+def _date(text: str | None, problems: list[str], problem: str) -> str | None:
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        problems.append(problem)
+        return None
+
+
+def _chosen(values: list[str], allowed: tuple[str, ...]) -> list[str]:
+    return [v for v in values if v in allowed]
+
+
+def order_filters(params: QueryParams) -> Checked:
+    """The Ticket Orders filters: the same set drives the summary, the list and the CSV export."""
+    checked = Checked()
+    problems = checked.problems
+    search = (params.get("search") or "").strip()[:200]
+    start = _date(params.get("from"), problems, "From is not a date (YYYY-MM-DD).")
+    end = _date(params.get("to"), problems, "To is not a date (YYYY-MM-DD).")
+    if start and end and end < start:
+        problems.append("To is before From.")
+    try:
+        offset = max(int(params.get("offset") or 0), 0)
+    except ValueError:
+        offset = 0
+    checked.values = {
+        "event_id": _uuid(params.get("event_id")), "search": search or None,
+        "status": _chosen(params.getlist("status"), ORDER_STATUSES),
+        "payment_method": _chosen(params.getlist("payment_method"), PAYMENT_METHODS),
+        "from": start, "to": end,
+        "ticket_count_status": _chosen(params.getlist("ticket_count_status"), TICKET_COUNT_STATUSES),
+        "sort": params.get("sort") if params.get("sort") in SORTS else "-created_at",
+        "offset": offset,
+    }
+    return checked
+
+
+def api_filters(values: dict) -> dict:
+    """The filters as the orders API names them (no paging)."""
+    return {k: v for k, v in values.items() if k not in ("offset", "sort") and v not in (None, "", [])}
+
+
+def _text(form: FormData, name: str, limit: int = 200) -> str:
+    return str(form.get(name) or "").strip()[:limit]
+
+
+def buyer(form: FormData, problems: list[str], language: str, missing_name: str = "Enter the buyer's name.") -> dict:
+    """Name, e-mail, company and phone of whoever orders (or is the sponsor's contact, or a holder)."""
+    name, email = _text(form, "name"), _text(form, "email")
+    if not name:
+        problems.append(missing_name)
+    if not EMAIL.match(email):
+        problems.append("Enter a valid e-mail address.")
+    return {"name": name, "email": email, "company": _text(form, "company") or None,
+            "phone": _text(form, "phone", 50) or None, "language": language}
+
+
+def quantities(form: FormData, ticket_type_ids: list[str], problems: list[str]) -> list[dict]:
+    """Order lines from ``qty-<ticket type id>`` fields; at least one ticket."""
+    lines = []
+    for type_id in ticket_type_ids:
+        raw = _text(form, f"qty-{type_id}", 10) or "0"
+        if not raw.isdigit() or int(raw) > MAX_QUANTITY:
+            problems.append("Quantities are whole numbers from 0 to 1000.")
+            return []
+        if int(raw):
+            lines.append({"ticket_type_id": type_id, "quantity": int(raw)})
+    if not lines:
+        problems.append("Choose at least one ticket.")
+    return lines
+
+
+def new_order(form: FormData, event: dict, language: str, methods: tuple[str, ...] = PAYMENT_METHODS) -> Checked:
+    checked = Checked()
+    method = _text(form, "payment_method")
+    if method not in methods:
+        checked.problems.append("Choose a payment method.")
+    lines = quantities(form, [t["id"] for t in event["ticket_types"]], checked.problems)
+    checked.values = {"buyer": buyer(form, checked.problems, language), "payment_method": method, "lines": lines}
+    note = _text(form, "note", 2000)
+    if note:
+        checked.values["note"] = note
+    return checked
+
+
+def ticket_count(form: FormData, name: str, problems: list[str], *, minimum: int = 0) -> int:
+    """A number of tickets, 0 (or ``minimum``) to 1000."""
+    raw = _text(form, name, 10)
+    if not raw.isdigit() or not minimum <= int(raw) <= MAX_QUANTITY:
+        problems.append("Quantities are whole numbers from 0 to 1000." if minimum == 0
+                        else "Enter a number of tickets from 1 to 1000.")
+        return minimum
+    return int(raw)
+
+
+def holder(form: FormData, language: str) -> Checked:
+    """A ticket holder typed by the buyer: name and e-mail required."""
+    checked = Checked()
+    details = buyer(form, checked.problems, language, missing_name="Enter the holder's name.")
+    checked.values = {k: v for k, v in details.items() if k != "phone"}
+    return checked

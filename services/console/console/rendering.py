@@ -1,0 +1,79 @@
+"""Pages: Jinja2 templates with the visitor's language, amounts and dates, and one-shot messages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from . import i18n
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+FLASH_COOKIE = "console_flash"
+
+
+def money(minor: int | None, currency: str = "") -> str:
+    """Minor units as 1 234.50 SEK (a thin space groups thousands in both languages)."""
+    if minor is None:
+        return ""
+    sign = "-" if minor < 0 else ""
+    whole, cents = divmod(abs(minor), 100)
+    return f"{sign}{whole:,}.{cents:02d}".replace(",", "\u202f") + (f" {currency}" if currency else "")
+
+
+def when(value: str | datetime | date | None, with_time: bool = True) -> str:
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00")) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime) and with_time:
+        return value.strftime("%Y-%m-%d %H:%M")
+    return value.strftime("%Y-%m-%d")
+
+
+def query(params: dict[str, Any], **changes: Any) -> str:
+    """The query string of ``params`` with ``changes`` (None removes), for links that keep the filters."""
+    merged = {**params, **changes}
+    return urlencode([(k, v) for k, value in merged.items() if value not in (None, "", [])
+                      for v in (value if isinstance(value, list) else [value])])
+
+
+TEMPLATES.env.filters.update(money=money, when=when)
+TEMPLATES.env.globals.update(query=query)
+
+
+def _flash_serializer(request: Request) -> URLSafeSerializer:
+    return URLSafeSerializer(request.app.state.settings.session_secret, salt="console-flash")
+
+
+def redirect(request: Request, url: str, message: str | None = None, kind: str = "ok") -> RedirectResponse:
+    """303 to ``url``, with a message shown once on the next page."""
+    response = RedirectResponse(url, status_code=303)
+    if message:
+        response.set_cookie(FLASH_COOKIE, _flash_serializer(request).dumps([kind, message]), max_age=60,
+                            httponly=True, samesite="lax", path="/")
+    return response
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    language = i18n.language_of(request)
+    flash = None
+    if raw := request.cookies.get(FLASH_COOKIE):
+        try:
+            flash = _flash_serializer(request).loads(raw)
+        except BadSignature:
+            flash = None
+    translate = i18n.translator(language)
+    response = TEMPLATES.TemplateResponse(request, template, {
+        "lang": language, "_": translate, "label": i18n.labeller(language), "flash": flash,
+        "staff": getattr(request.state, "staff", None), **context,
+    }, status_code=status_code)
+    if flash:
+        response.delete_cookie(FLASH_COOKIE, path="/")
+    return response

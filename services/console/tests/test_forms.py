@@ -1,0 +1,55 @@
+"""The checks on what visitors type: clear problems, never a failure."""
+
+from __future__ import annotations
+
+from starlette.datastructures import FormData, QueryParams
+
+from console import forms
+
+EVENT = {"ticket_types": [{"id": "t1"}, {"id": "t2"}]}
+
+
+def test_filters_keep_only_known_values_and_refuse_bad_dates():
+    checked = forms.order_filters(QueryParams("status=settled&status=bogus&payment_method=card&from=2026-13-01"
+                                              "&sort=drop+table&offset=-5"))
+    assert checked.values["status"] == ["settled"]
+    assert checked.values["payment_method"] == ["card"]
+    assert checked.values["sort"] == "-created_at" and checked.values["offset"] == 0
+    assert checked.problems == ["From is not a date (YYYY-MM-DD)."]
+
+
+def test_filters_refuse_to_before_from():
+    assert forms.order_filters(QueryParams("from=2026-05-02&to=2026-05-01")).problems == ["To is before From."]
+
+
+def test_api_filters_leave_out_empty_values_and_paging():
+    values = forms.order_filters(QueryParams("search=+acme+&status=settled")).values
+    assert forms.api_filters(values) == {"search": "acme", "status": ["settled"]}
+
+
+def test_a_new_order_needs_a_buyer_a_method_and_a_ticket():
+    checked = forms.new_order(FormData({"qty-t1": "0", "qty-t2": "0", "name": "", "email": "nope"}), EVENT, "en")
+    assert set(checked.problems) == {"Choose a payment method.", "Choose at least one ticket.",
+                                     "Enter the buyer's name.", "Enter a valid e-mail address."}
+
+
+def test_a_valid_new_order_becomes_the_api_request():
+    form = FormData({"qty-t1": "2", "qty-t2": "0", "name": "Britt", "email": "britt@example.com",
+                     "company": "Acme", "payment_method": "invoice"})
+    checked = forms.new_order(form, EVENT, "sv")
+    assert checked.ok
+    assert checked.values == {"buyer": {"name": "Britt", "email": "britt@example.com", "company": "Acme",
+                                        "phone": None, "language": "sv"},
+                              "payment_method": "invoice", "lines": [{"ticket_type_id": "t1", "quantity": 2}]}
+
+
+def test_quantities_are_whole_numbers_within_bounds():
+    for bad in ("-1", "1.5", "abc", "1001"):
+        problems: list[str] = []
+        forms.quantities(FormData({"qty-t1": bad}), ["t1"], problems)
+        assert problems == ["Quantities are whole numbers from 0 to 1000."], bad
+
+
+def test_the_public_page_offers_card_and_invoice_only():
+    form = FormData({"qty-t1": "1", "name": "A", "email": "a@example.com", "payment_method": "free"})
+    assert "Choose a payment method." in forms.new_order(form, EVENT, "en", methods=forms.PUBLIC_PAYMENT_METHODS).problems

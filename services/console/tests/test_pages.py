@@ -1,0 +1,133 @@
+"""The pages over stand-in APIs: sign-in, scopes passed through, CSV passed through, bad input as 4xx."""
+
+from __future__ import annotations
+
+import httpx
+import jwt
+
+from console.charts import arrivals_svg
+
+EMPTY_SUMMARY = {"currencies": ["SEK"], "rows": {}}
+EMPTY_PAGE = {"total": 0, "limit": 50, "offset": 0, "rows": []}
+
+
+def staff_views(apis):
+    apis.routes[("GET", "/v1/events")] = lambda r: httpx.Response(200, json=[])
+    apis.routes[("GET", "/v1/orders/summary")] = lambda r: httpx.Response(200, json=EMPTY_SUMMARY)
+    apis.routes[("GET", "/v1/orders")] = lambda r: httpx.Response(200, json=EMPTY_PAGE)
+
+
+def test_staff_pages_send_the_visitor_to_sign_in(client):
+    response = client.get("/", params={"status": "settled"})
+    assert response.status_code == 303
+    assert response.headers["location"] == "/sign-in?next=/%3Fstatus%3Dsettled"
+
+
+def test_a_wrong_password_is_refused_with_a_message(client):
+    response = client.post("/sign-in", data={"username": "alice", "password": "wrong"})
+    assert response.status_code == 401
+    assert "Wrong username or password" in response.text
+    assert client.post("/sign-in", data={"username": "mallory", "password": "x"}).status_code == 401
+
+
+def test_the_apis_are_called_with_the_staff_members_own_token(signed_in, apis, settings):
+    staff_views(apis)
+    assert signed_in.get("/").status_code == 200
+    token = apis.seen[-1].headers["authorization"].removeprefix("Bearer ")
+    claims = jwt.decode(token, settings.auth_jwt_secret, algorithms=["HS256"], issuer="ticketflow")
+    assert claims["sub"] == "alice" and claims["scope"] == "orders:read orders:write"
+
+
+def test_a_platform_token_signs_in_too_but_a_link_token_does_not(client, apis, settings):
+    staff_token = jwt.encode({"sub": "bob", "scope": "orders:read", "exp": 4102444800, "iss": "ticketflow"},
+                             settings.auth_jwt_secret, algorithm="HS256")
+    link_token = jwt.encode({"sub": "order:1", "aud": "buyer", "exp": 4102444800, "iss": "ticketflow"},
+                            settings.auth_jwt_secret, algorithm="HS256")
+    assert client.post("/sign-in", data={"token": link_token}).status_code == 401
+    assert client.post("/sign-in", data={"token": staff_token}).status_code == 303
+    staff_views(apis)
+    assert "bob" in client.get("/").text
+
+
+def test_a_tampered_session_cookie_is_no_session(client):
+    client.cookies.set("console_session", "forged.value.here")
+    assert client.get("/").status_code == 303
+
+
+def test_bad_filters_come_back_as_422_with_the_problem(signed_in, apis):
+    staff_views(apis)
+    response = signed_in.get("/", params={"from": "yesterday"})
+    assert response.status_code == 422 and "From is not a date" in response.text
+    assert not [r for r in apis.seen if r.url.path == "/v1/orders"], "the list is not asked for"
+
+
+class Streamed(httpx.AsyncByteStream):
+    """A body that arrives in chunks, as the orders service streams its export."""
+
+    def __init__(self, *chunks: bytes) -> None:
+        self.chunks = chunks
+
+    async def __aiter__(self):
+        for chunk in self.chunks:
+            yield chunk
+
+
+def test_the_csv_export_is_passed_through_with_the_filters(signed_in, apis):
+    header, row = "\ufefforder_number,created_at\r\n".encode(), b"TO-1,2026-01-01\r\n"
+    body = header + row
+    apis.routes[("GET", "/v1/orders/export.csv")] = lambda r: httpx.Response(
+        200, stream=Streamed(header, row), headers={"content-type": "text/csv; charset=utf-8"})
+    response = signed_in.get("/orders/export.csv", params={"status": "settled", "search": "acme", "offset": "50"})
+    assert response.status_code == 200 and response.content == body
+    assert response.headers["content-disposition"] == 'attachment; filename="ticket-orders.csv"'
+    sent = apis.seen[-1].url.params
+    assert sent.get_list("status") == ["settled"] and sent["search"] == "acme" and "offset" not in sent
+
+
+def test_an_api_refusal_is_shown_with_its_status_and_message(signed_in, apis):
+    apis.routes[("GET", "/v1/orders/not-an-id")] = lambda r: httpx.Response(
+        422, json={"error": {"code": "invalid_request", "message": "order_id: not a UUID"}})
+    response = signed_in.get("/orders/not-an-id")
+    assert response.status_code == 422 and "order_id: not a UUID" in response.text
+
+
+def test_a_service_that_fails_is_a_502_page_not_a_500(signed_in, apis):
+    apis.routes[("GET", "/v1/events")] = lambda r: httpx.Response(500, text="boom")
+    assert signed_in.get("/orders/new").status_code == 502
+
+
+def test_bad_ids_and_unknown_pages_are_4xx(client):
+    assert client.get("/events/not-a-uuid").status_code == 422
+    assert client.get("/no/such/page").status_code == 404
+    assert client.get("/my-tickets/00000000-0000-0000-0000-000000000000/secrets.txt").status_code == 404
+
+
+def test_an_action_the_order_does_not_allow_shows_the_services_reason(signed_in, apis):
+    apis.routes[("POST", "/v1/orders/o1/approve")] = lambda r: httpx.Response(
+        409, json={"error": {"code": "illegal_transition", "message": "An invoice order is not approved."}})
+    response = signed_in.post("/orders/o1/actions/approve")
+    assert response.status_code == 303 and response.headers["location"] == "/orders/o1"
+    assert signed_in.post("/orders/o1/actions/explode").status_code == 404
+    assert signed_in.post("/orders/o1/actions/mark_paid", data={"payment_reference": " "}).status_code == 303
+
+
+def test_the_public_order_form_comes_back_with_its_problems(client, apis):
+    event = {"id": "e1", "name": "Summit", "starts_at": "2027-05-01T08:00:00Z", "ends_at": "2027-05-01T17:00:00Z",
+             "venue": None, "currency": "SEK", "vat_rate_bp": 2500, "available": 10,
+             "ticket_types": [{"id": "t1", "name": "Pass", "net_price": 100000, "vat": 25000, "gross_price": 125000,
+                               "available": 10}]}
+    apis.routes[("GET", "/v1/public/events/8a3c6f0e-2d5b-4b8e-9c1a-0f2e3d4c5b6a")] = \
+        lambda r: httpx.Response(200, json=event)
+    response = client.post("/events/8a3c6f0e-2d5b-4b8e-9c1a-0f2e3d4c5b6a/orders",
+                           data={"qty-t1": "0", "name": "Ann", "email": "ann@example.com", "payment_method": "card"})
+    assert response.status_code == 422
+    assert "Choose at least one ticket." in response.text and 'value="Ann"' in response.text
+    assert "Moms" not in response.text and "VAT 25%" in response.text
+
+
+def test_the_arrivals_chart_is_an_accessible_svg():
+    svg = arrivals_svg([{"from": "2026-05-01T08:00:00Z", "arrivals": 4},
+                        {"from": "2026-05-01T08:05:00Z", "arrivals": 2}], "Arrivals <per> five minutes")
+    assert svg.startswith('<svg class="chart" role="img"')
+    assert "<title>Arrivals &lt;per&gt; five minutes</title>" in svg
+    assert svg.count('class="bar"') == 2 and "08:05: 2" in svg

@@ -1,0 +1,81 @@
+"""Event Organizations with a sponsor's grant becoming a sponsored order, and the desk checking in by hand."""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import urlencode
+
+from playwright.sync_api import expect
+from ticketflow_local.config import service_url
+from ticketflow_local.flow import wait_until
+
+
+def test_a_sponsor_is_added_and_its_grant_becomes_a_sponsored_order(journey, shop):
+    page = journey.page
+    company = f"Sponsor {uuid.uuid4().hex[:6]}"
+    journey.sign_in()
+    page.goto(f"/organizations?event_id={shop['id']}")
+    page.get_by_text("+ Add Event Organization").click()
+    form = page.locator("#add-organization")
+    form.get_by_label("Company").fill(company)
+    form.get_by_label("Relationship").select_option("sponsor")
+    form.get_by_label("Commercial status").select_option("contracted")
+    form.get_by_label("Package").fill("Gold")
+    form.get_by_label("Booth").fill("B12")
+    form.get_by_label("Sponsored tickets granted").fill("5")
+    journey.shot("add-organization")
+    form.get_by_role("button", name="Add").click()
+
+    expect(page.get_by_role("heading", name=company)).to_be_visible()
+    expect(page.locator("#grant-left")).to_contain_text("0 / 5")
+    grant = page.locator("form[action$='/sponsored-orders']")
+    grant.get_by_label("Tickets").fill("2")
+    grant.get_by_label("Name").fill("Sam Sponsor")
+    grant.get_by_label("E-mail").fill(f"sam-{uuid.uuid4().hex[:6]}@example.com")
+    journey.shot("organization")
+    grant.get_by_role("button", name="Create the sponsored order").click()
+
+    expect(page.locator("#order-status")).to_have_attribute("data-status", "requested")
+    page.get_by_role("button", name="Approve").click()
+    expect(page.locator("#order-status")).to_have_attribute("data-status", "settled")
+    journey.shot("sponsored-order-settled")
+
+    page.goto(f"/organizations?{urlencode({'event_id': shop['id'], 'relationship': 'sponsor', 'search': company})}")
+    row = page.locator("#organizations tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("2 / 5")
+    expect(row).to_contain_text("Gold")
+    journey.shot("organizations-filtered")
+
+
+def test_the_desk_finds_an_attendee_and_checks_them_in_by_hand(journey, shop, flow):
+    page = journey.page
+    order = flow.place_free_order(shop["id"], 1, company="Desk Visitors AB")
+    ticket = flow.assignable_tickets(order["id"], 1)[0]
+    name = f"Dana Desk {uuid.uuid4().hex[:4]}"
+    flow.assign(ticket["id"], name, f"dana-{uuid.uuid4().hex[:6]}@example.com")
+    # The gate's projection learns the holder from the assignment event.
+    wait_until(lambda: flow.http.get(f"{service_url('checkin')}/v1/events/{shop['id']}/attendees",
+                                     params={"q": name}).json(), what=f"the desk to find {name}")
+
+    journey.sign_in("desk")
+    page.goto(f"/check-in?event_id={shop['id']}")
+    page.get_by_label("Name, e-mail or ticket number").fill(name)
+    results = page.locator("#desk-results")
+    expect(results).to_contain_text(name)  # found as the name is typed
+    journey.shot("desk-search")
+    results.get_by_role("button", name=f"Check in {ticket['number']}").click()
+    expect(page.get_by_role("status")).to_contain_text("Checked in.")
+    expect(page.locator("#desk-results")).to_contain_text("Help desk")
+    journey.shot("checked-in")
+
+    page.locator("#desk-results").get_by_role("button", name=f"Check in {ticket['number']}").click()
+    expect(page.get_by_role("status")).to_contain_text("Already checked in.")
+
+    # The desk signs in with its own scopes: it reads orders but may not change them.
+    page.goto(f"/orders/{order['id']}")
+    page.get_by_label("Reason").fill("asked at the desk")
+    page.get_by_role("button", name="Refund").click()
+    expect(page.get_by_role("status")).to_contain_text("orders:write")
+    expect(page.locator("#order-status")).to_have_attribute("data-status", "settled")
+    journey.shot("desk-may-not-refund")
