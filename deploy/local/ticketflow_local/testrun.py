@@ -3,8 +3,8 @@
 Phases, in order, each a pytest run (the first failure does not hide the rest):
   1. unit, contract, deployment and API-document tests (no infrastructure);
   2. end-to-end tests, the contract tests of what producers really publish, the
-     console's pages driven in headless Chromium (installed from Debian's
-     packages when missing) and the bad-input, poison and access sweeps: the
+     bad-input, poison and access sweeps, and the console's pages driven in
+     headless Chromium (installed from Debian's packages when missing): the
      five services as real processes on the real Kafka, PostgreSQL and SMTP sink;
   3. outage tests: the outbox across a Kafka stop and start (services down).
 """
@@ -24,9 +24,10 @@ PHASES = [
     ("unit, contract and static checks",
      ["-m", "not stack", "services", "shared", "deploy/local/tests", "tests/contract", "tests/deploy",
       "tests/docs", "tests/sweeps"]),
-    # The sweeps come last: they leave generated objects and throttled clients behind.
-    ("end to end, contracts, browser, sweeps",
-     ["-m", "stack", "tests/e2e", "tests/contract", "tests/browser", "tests/sweeps"]),
+    # The browser tests come last: Playwright's synchronous API keeps an event loop
+    # running in the main thread until the session ends, which asyncio tests refuse.
+    ("end to end, contracts, sweeps, browser",
+     ["-m", "stack", "tests/e2e", "tests/contract", "tests/sweeps", "tests/browser"]),
     ("outage", ["tests/outage"]),
 ]
 
