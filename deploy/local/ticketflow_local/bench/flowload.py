@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import time
 import uuid
 from collections.abc import Callable
@@ -20,12 +21,11 @@ from datetime import datetime
 
 import aiohttp
 import asyncpg
-from aiokafka import AIOKafkaConsumer
 
 from ticketflow_schemas import topics
 
 from ..config import service_url, stack_env
-from ..flow import Flow, header
+from ..flow import Flow, header, read_topics
 from .flowstats import OrderTimes
 
 TICKETS_PER_ORDER = 3
@@ -117,26 +117,16 @@ class FlowWatcher:
         if order_id := self._ticket_orders.get(ticket_id):
             self.times(order_id).reach("emailed", sent_at, ticket_id)
 
+    def _take_new(self, records: list) -> bool:
+        """Takes the records that arrived since the last call; never done (the run cancels the reading)."""
+        for record in records:
+            self._take(record)
+        records.clear()  # read_topics' own list: emptied as taken, so a long soak keeps no backlog
+        return False
+
     async def run(self, positioned: asyncio.Event) -> None:
-        consumer = AIOKafkaConsumer(*WATCHED_TOPICS, bootstrap_servers=stack_env()["KAFKA_BOOTSTRAP_SERVERS"],
-                                    enable_auto_commit=False, max_partition_fetch_bytes=4 * 2**20)
-        await consumer.start()
-        try:
-            while {tp.topic for tp in consumer.assignment()} < set(WATCHED_TOPICS):
-                await asyncio.sleep(0.05)
-            partitions = list(consumer.assignment())
-            ends = await consumer.end_offsets(partitions)
-            offsets = await consumer.offsets_for_times({tp: self.since_ms for tp in partitions})
-            for tp in partitions:
-                found = offsets.get(tp)
-                consumer.seek(tp, found.offset if found is not None else ends[tp])
-            positioned.set()
-            while True:
-                for batch in (await consumer.getmany(timeout_ms=100, max_records=2000)).values():
-                    for record in batch:
-                        self._take(record)
-        finally:
-            await consumer.stop()
+        await read_topics(WATCHED_TOPICS, since_ms=self.since_ms, until=self._take_new, timeout=math.inf,
+                          positioned=positioned.set)
 
 
 class MailWatcher:
@@ -168,7 +158,10 @@ class MailWatcher:
 
     async def wait(self, ticket_id: str, timeout: float) -> None:
         self.pending.add(ticket_id)
-        await self.sent.get(ticket_id, timeout)
+        try:
+            await self.sent.get(ticket_id, timeout)
+        finally:
+            self.pending.discard(ticket_id)
 
 
 class FlowFailure(Exception):

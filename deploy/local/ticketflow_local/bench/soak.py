@@ -22,8 +22,8 @@ from ..lag import consumer_lag, total_lag
 from ..stack import SERVICES
 from .chart import Panel, draw
 from .flowstats import growth, lag_bounded
-from .report import Report
-from .wholeflow import RESULTS, measure_pass, report_pass
+from .report import RESULTS, Report, run_and_write
+from .wholeflow import measure_pass, report_pass
 
 MAX_RSS_GROWTH = 0.10
 LAG_FLOOR = 100  # records: below this, lag is noise between two polls, not a backlog
@@ -70,14 +70,13 @@ async def run(args: argparse.Namespace, report: Report) -> int:
     if per_second is None:
         probe = await measure_pass("probe at the maximum rate", args.probe_orders, concurrency=args.concurrency)
         per_second = probe.orders_per_second / 2
-        report.section("The rate")
-        report.row("maximum rate measured", f"{probe.orders_per_second:,.1f} orders/s over {args.probe_orders} "
-                   f"orders; the soak runs at half: {per_second:,.1f} orders/s")
+        report_pass(report, probe, args.probe_orders, f"{args.concurrency} in flight")
+        report.row("the soak's rate", f"half of that: {per_second:,.1f} orders/s")
     count = max(1, round(per_second * args.minutes * 60))
     lags = LagSampler(args.interval)
     soak = await measure_pass(f"soak, {args.minutes:g} minutes", count, concurrency=args.concurrency * 4,
                               per_second=per_second, sample_every=args.interval, alongside=lags.run)
-    report_pass(report, soak, count, f"started at {per_second:,.1f} orders/s")
+    report_pass(report, soak, count, f"started at {per_second:,.1f} orders/s", at_full_speed=False)
 
     warmup, window = args.warmup_minutes * 60, args.window
     report.section(f"Memory after a {args.warmup_minutes:g}-minute warm-up (median of the first {window:g} s "
@@ -121,14 +120,16 @@ def main() -> int:
     parser.add_argument("--rate", type=float, help="orders per second (default: half the maximum, measured first)")
     parser.add_argument("--probe-orders", type=int, default=300, help="orders in the pass measuring the maximum")
     parser.add_argument("--concurrency", type=int, default=200, help="orders in flight when measuring the maximum")
-    parser.add_argument("--warmup-minutes", type=float, default=2)
-    parser.add_argument("--window", type=float, default=60, help="seconds compared at each end after the warm-up")
+    parser.add_argument("--warmup-minutes", type=float, help="default: 2, or a fifth of a shorter run")
+    parser.add_argument("--window", type=float,
+                        help="seconds compared at each end after the warm-up (default: 60, or a third of what is left)")
     parser.add_argument("--interval", type=float, default=5, help="seconds between samples")
     args = parser.parse_args()
-    report = Report("soak", RESULTS)
-    code = asyncio.run(run(args, report))
-    print(report.write())
-    return code
+    if args.warmup_minutes is None:
+        args.warmup_minutes = min(2.0, args.minutes / 5)
+    if args.window is None:
+        args.window = min(60.0, (args.minutes - args.warmup_minutes) * 60 / 3)
+    return run_and_write("soak", run, args)
 
 
 if __name__ == "__main__":

@@ -24,15 +24,14 @@ from datetime import datetime
 
 from tqdm import tqdm
 
-from ..config import REPO_ROOT
 from . import ceiling
 from .chart import Panel, draw
 from .flowload import TICKETS_PER_ORDER, FlowDriver, FlowSession, SentRecord, drive
-from .flowstats import END_TO_END, HOPS, Ceiling, OrderTimes, Spread, hop_ms, rate, rate_series, windowed_percentile
-from .report import Report
+from .flowstats import (END_TO_END, HOPS, Ceiling, OrderTimes, Spread, hop_ms, rate, rate_series,
+                        windowed_percentile)
+from .report import RESULTS, Report, run_and_write
 from .resources import ResourceSampler, Usage
 
-RESULTS = REPO_ROOT / "bench-results"
 TARGET_ORDERS_PER_SECOND = 500
 TARGET_CEILING_RATIO = 0.5
 TARGET_ISSUE_P99_MS = 250
@@ -112,16 +111,21 @@ async def measure_pass(label: str, count: int, *, concurrency: int, per_second: 
     return PassResult(label, orders, result.failures, usage, result.seconds, rows, records)
 
 
-def report_pass(report: Report, result: PassResult, count: int, how: str) -> None:
+def report_pass(report: Report, result: PassResult, count: int, how: str, *, at_full_speed: bool = True) -> None:
+    """Throughput (against its target when the pass ran as fast as it could) and the latency of every hop."""
     report.section(f"{result.label}: {count:,} orders of {TICKETS_PER_ORDER} tickets, {how}")
     report.row("orders through to check-in", f"{len(result.complete):,} of {count:,}",
                ok=len(result.complete) == count)
     for failure in result.failures[:5]:
         report.row("failure", failure.replace("|", "/"))
     throughput = result.orders_per_second
-    report.row("throughput", f"**{throughput:,.1f} orders/s**, {throughput * TICKETS_PER_ORDER:,.1f} tickets/s "
-               f"over {result.span_seconds:,.1f} s (target {TARGET_ORDERS_PER_SECOND} orders/s)",
-               ok=throughput >= TARGET_ORDERS_PER_SECOND)
+    measured = f"**{throughput:,.1f} orders/s**, {throughput * TICKETS_PER_ORDER:,.1f} tickets/s over " \
+               f"{result.span_seconds:,.1f} s"
+    if at_full_speed:
+        report.row("throughput", f"{measured} (target {TARGET_ORDERS_PER_SECOND} orders/s)",
+                   ok=throughput >= TARGET_ORDERS_PER_SECOND)
+    else:
+        report.row("throughput", f"{measured} (paced)")
     for hop in HOPS:
         note = f" ({HOP_NOTES[hop]})" if hop in HOP_NOTES else ""
         report.row(f"{hop[0]} -> {hop[1]}", result.spread(hop).line() + note)
@@ -133,6 +137,9 @@ def report_resources(report: Report, result: PassResult) -> None:
     for name, usage in sorted(result.usage.items(), key=lambda item: -item[1].cpu_seconds):
         report.row(name, f"{usage.cpu_seconds:,.1f} CPU s ({usage.cpu_seconds / result.wall_seconds:.2f} cores), "
                    f"peak RSS {usage.peak_rss:,.0f} MiB")
+    busiest, usage = max(result.usage.items(), key=lambda item: item[1].cpu_seconds)
+    report.row("busiest", f"{busiest} at {usage.cpu_seconds / result.wall_seconds:.2f} cores (a service's event "
+               "loop is one thread: near 1.0 it is the bottleneck)")
     total = sum(u.cpu_seconds for u in result.usage.values())
     report.row("all of them", f"{total:,.1f} CPU s ({total / result.wall_seconds:.2f} of the machine's cores); "
                "memory is RSS, for PostgreSQL the PSS of its processes summed (shared buffers counted once)")
@@ -191,7 +198,8 @@ async def run(args: argparse.Namespace, report: Report) -> int:
     if paced_orders:
         paced = await measure_pass("half the maximum rate", paced_orders, concurrency=args.concurrency * 4,
                                    per_second=half)
-        report_pass(report, paced, paced_orders, f"started at {half:,.1f} orders/s for {args.paced_seconds:g} s")
+        report_pass(report, paced, paced_orders, f"started at {half:,.1f} orders/s for {args.paced_seconds:g} s",
+                    at_full_speed=False)
         p99 = paced.spread(ISSUE_HOP).p99
         report.row("order.settled -> ticket.issued at half the maximum rate",
                    f"**p99 {p99:,.0f} ms** (target < {TARGET_ISSUE_P99_MS} ms)", ok=p99 < TARGET_ISSUE_P99_MS)
@@ -213,10 +221,7 @@ def main() -> int:
     parser.add_argument("--paced-seconds", type=float, default=120,
                         help="how long orders are started in the pass at half the maximum rate (0 skips it)")
     args = parser.parse_args()
-    report = Report("wholeflow", RESULTS)
-    code = asyncio.run(run(args, report))
-    print(report.write())
-    return code
+    return run_and_write("wholeflow", run, args)
 
 
 if __name__ == "__main__":
