@@ -55,16 +55,6 @@ async def drained(timeout: float) -> tuple[bool, int]:
         await asyncio.sleep(1)
 
 
-def lag_bounded(samples: list[tuple[float, float]], warmup: float, window: float) -> tuple[bool, float, float]:
-    """(bounded, median lag in the first window after the warm-up, median in the last window)."""
-    after = [(t, v) for t, v in samples if t >= warmup]
-    if not after:
-        return True, 0.0, 0.0
-    first = statistics.median(v for t, v in after if t < after[0][0] + window)
-    last = statistics.median(v for t, v in after if t > after[-1][0] - window)
-    return last <= max(2 * first, LAG_FLOOR), first, last
-
-
 async def run(args: argparse.Namespace, report: Report) -> int:
     per_second = args.rate
     if per_second is None:
