@@ -103,7 +103,8 @@ class FlowWatcher:
             self._ticket_orders[subject] = order_id
             self.times(order_id).reach("issued", when, subject)
             so_far = self._issued_so_far.setdefault(order_id, [])
-            so_far.append(subject)
+            if subject not in so_far:  # a redelivered record is the same ticket
+                so_far.append(subject)
             if len(so_far) == TICKETS_PER_ORDER:
                 self.issued.put(order_id, self._issued_so_far.pop(order_id))
         elif record.topic == topics.TICKET_ASSIGNED:

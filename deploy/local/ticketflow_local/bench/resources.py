@@ -75,12 +75,17 @@ class ResourceSampler:
         self.interval = interval
         self.processes = {name: psutil.Process(pid) for name, pid in (pids or watched_pids()).items()}
         self.usage: dict[str, Usage] = {}
+        self.machine: Usage | None = None  # every process on the machine: how much else ran beside the run
         self.started = time.monotonic()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _sample(self) -> None:
         elapsed = time.monotonic() - self.started
+        machine = psutil.cpu_times()
+        busy = sum(machine) - machine.idle - getattr(machine, "iowait", 0.0)
+        self.machine = self.machine or Usage(cpu_start=busy)
+        self.machine.cpu_end = busy
         for name, process in self.processes.items():
             try:
                 cpu, rss = _tree_usage(process)

@@ -53,6 +53,7 @@ class PassResult:
     wall_seconds: float
     rows: int = 0
     records: list[SentRecord] = field(default_factory=list)
+    machine: Usage | None = None
 
     @property
     def complete(self) -> list[OrderTimes]:
@@ -108,7 +109,7 @@ async def measure_pass(label: str, count: int, *, concurrency: int, per_second: 
             await asyncio.gather(watching, return_exceptions=True)
         usage = sampler.stop()
     rows = await ceiling.settled_rows_written() - rows_before
-    return PassResult(label, orders, result.failures, usage, result.seconds, rows, records)
+    return PassResult(label, orders, result.failures, usage, result.seconds, rows, records, sampler.machine)
 
 
 def report_pass(report: Report, result: PassResult, count: int, how: str, *, at_full_speed: bool = True) -> None:
@@ -143,6 +144,10 @@ def report_resources(report: Report, result: PassResult) -> None:
     total = sum(u.cpu_seconds for u in result.usage.values())
     report.row("all of them", f"{total:,.1f} CPU s ({total / result.wall_seconds:.2f} of the machine's cores); "
                "memory is RSS, for PostgreSQL the PSS of its processes summed (shared buffers counted once)")
+    if result.machine is not None:
+        others = max(result.machine.cpu_seconds - total, 0.0)
+        report.row("other work on the machine", f"{others:,.1f} CPU s ({others / result.wall_seconds:.2f} cores) "
+                   "by processes outside the run, competing for the same cores")
 
 
 async def measure_ceiling(result: PassResult) -> Ceiling:
