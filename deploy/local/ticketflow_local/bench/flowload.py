@@ -182,11 +182,14 @@ class FlowDriver:
     placed: list[str] = field(default_factory=list)
 
     async def _post(self, url: str, **kwargs) -> dict:
-        async with self.http.post(url, **kwargs) as response:
-            body = await response.read()
-            if response.status >= 400:
-                raise FlowFailure(f"POST {url}: {response.status} {body[:300]!r}")
-            return json.loads(body)
+        try:
+            async with self.http.post(url, **kwargs) as response:
+                body = await response.read()
+        except aiohttp.ClientError as error:
+            raise FlowFailure(f"POST {url}: {error!r}") from error
+        if response.status >= 400:
+            raise FlowFailure(f"POST {url}: {response.status} {body[:300]!r}")
+        return json.loads(body)
 
     async def place_and_settle(self, n: int) -> str:
         method = PAYMENT_METHODS[n % len(PAYMENT_METHODS)]
@@ -303,7 +306,10 @@ class FlowSession:
         self._tasks = [asyncio.create_task(self.watcher.run(positioned)), asyncio.create_task(mail.run())]
         await asyncio.wait_for(positioned.wait(), 60)
         # aiohttp, not httpx: httpx's own CPU per request would make the load generator the bottleneck.
-        self.http = aiohttp.ClientSession(headers=headers, connector=aiohttp.TCPConnector(limit=self.connections),
+        # Idle connections are let go before uvicorn's 5 s keep-alive ends, so that none is reused
+        # just as the server closes it (a "connection reset" that is the client's doing, not the service's).
+        connector = aiohttp.TCPConnector(limit=self.connections, keepalive_timeout=3)
+        self.http = aiohttp.ClientSession(headers=headers, connector=connector,
                                           timeout=aiohttp.ClientTimeout(total=120))
         return FlowDriver(self.http, event["id"], self.watcher, mail, timeout=self.timeout)
 
