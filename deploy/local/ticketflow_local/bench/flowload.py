@@ -34,6 +34,7 @@ WATCHED_TOPICS = [topics.ORDER_PLACED, topics.ORDER_INVOICE_SENT, topics.ORDER_S
                   topics.TICKET_ASSIGNED, topics.TICKET_REISSUED, topics.TICKET_CHECKED_IN]
 ORDERS, ASSIGNMENT, CHECKIN = service_url("orders"), service_url("assignment"), service_url("checkin")
 RETRY_PAUSE = 0.05
+MAIL_PREFIX = "wholeflow-"  # every buyer and holder of a run: its mail is found (and removed) by it
 
 
 def _parse_time(value: str) -> datetime:
@@ -193,7 +194,7 @@ class FlowDriver:
 
     async def place_and_settle(self, n: int) -> str:
         method = PAYMENT_METHODS[n % len(PAYMENT_METHODS)]
-        buyer = {"name": f"Flow Buyer {n}", "email": f"wf-{self.tag}-buyer{n}@example.com",
+        buyer = {"name": f"Flow Buyer {n}", "email": f"{MAIL_PREFIX}{self.tag}-buyer{n}@example.com",
                  "company": f"Company {n % 97}"}
         order = {"payment_method": method, "lines": [{"quantity": TICKETS_PER_ORDER}], "buyer": buyer}
         if method == "card":  # the public event page, then the buyer pays at the checkout
@@ -216,8 +217,8 @@ class FlowDriver:
 
     async def assign(self, n: int, order_id: str, ticket_ids: list[str]) -> None:
         """The buyer's CSV of holders; rows for tickets assignment has not learnt yet are sent again."""
-        upload = "ticket,name,email\n" + "".join(
-            f"{ticket},Attendee {n}-{i},wf-{self.tag}-{n}-{i}@example.com\n" for i, ticket in enumerate(ticket_ids))
+        upload = "ticket,name,email\n" + "".join(f"{ticket},Attendee {n}-{i},{MAIL_PREFIX}{self.tag}-{n}-{i}@example.com\n"
+                                                  for i, ticket in enumerate(ticket_ids))
         deadline = time.monotonic() + self.timeout
         while True:
             report = await self._post(f"{ASSIGNMENT}/v1/orders/{order_id}/assignments.csv", data=upload.encode(),

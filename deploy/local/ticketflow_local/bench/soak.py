@@ -19,8 +19,10 @@ import sys
 import time
 
 from ..lag import consumer_lag, total_lag
+from .cleanup import caught_up, tidy_up
 from ..stack import SERVICES
 from .chart import Panel, draw
+from .flowload import MAIL_PREFIX
 from .flowstats import growth, lag_bounded
 from .report import RESULTS, Report, run_and_write
 from .wholeflow import measure_pass, report_pass
@@ -43,16 +45,6 @@ class LagSampler:
         while True:
             self.samples.append((time.monotonic() - self.started, total_lag(await consumer_lag())))
             await asyncio.sleep(self.interval)
-
-
-async def drained(timeout: float) -> tuple[bool, int]:
-    """Whether every group catches up within ``timeout`` seconds, and the lag last seen."""
-    deadline = time.monotonic() + timeout
-    while True:
-        lag = total_lag(await consumer_lag())
-        if lag == 0 or time.monotonic() > deadline:
-            return lag == 0, lag
-        await asyncio.sleep(1)
 
 
 async def run(args: argparse.Namespace, report: Report) -> int:
@@ -88,10 +80,11 @@ async def run(args: argparse.Namespace, report: Report) -> int:
     peak = max((v for t, v in lags.samples if t >= warmup), default=0)
     report.row("after the warm-up", f"median {first:,.0f} records in the first window, {last:,.0f} in the last, "
                f"peak {peak:,.0f}", ok=bounded)
-    caught_up, left = await drained(DRAIN_SECONDS)
-    report.row("after the load stops", f"caught up within {DRAIN_SECONDS} s" if caught_up
-               else f"{left:,} records still behind after {DRAIN_SECONDS} s", ok=caught_up)
-    ok &= bounded and caught_up
+    caught_up_after, left = await caught_up(DRAIN_SECONDS)
+    report.row("after the load stops", f"caught up within {DRAIN_SECONDS} s" if caught_up_after
+               else f"{left:,} records still behind after {DRAIN_SECONDS} s", ok=caught_up_after)
+    ok &= bounded and caught_up_after
+    await tidy_up(MAIL_PREFIX)
 
     memory = Panel("resident memory per service", "MiB",
                    {name: soak.usage[name].rss for name in SERVICES if name in soak.usage})

@@ -26,7 +26,8 @@ from tqdm import tqdm
 
 from . import ceiling
 from .chart import Panel, draw
-from .flowload import TICKETS_PER_ORDER, FlowDriver, FlowSession, SentRecord, drive
+from .cleanup import tidy_up
+from .flowload import MAIL_PREFIX, TICKETS_PER_ORDER, FlowDriver, FlowSession, SentRecord, drive
 from .flowstats import (END_TO_END, HOPS, Ceiling, OrderTimes, Spread, hop_ms, rate, rate_series,
                         windowed_percentile)
 from .report import RESULTS, Report, run_and_write
@@ -211,6 +212,7 @@ async def run(args: argparse.Namespace, report: Report) -> int:
         report_resources(report, paced)
         results.append(paced)
     chart(results)
+    await tidy_up(MAIL_PREFIX)
     report.lines += ["", "![throughput and latency over time](wholeflow.png)", "",
                      f"Latencies from the events' own timestamps (ce_time: when each service committed; the "
                      f"message log's sent_at for the email). Run at {datetime.now():%H:%M} with "
