@@ -9,14 +9,16 @@ UV := .local/tools/bin/uv
 export UV_PYTHON_DOWNLOADS := never
 PY := .venv/bin/python
 
-.PHONY: help install run test demo docs bench chaos infra-up infra-down infra-status clean
+.PHONY: help install run test demo docs bench soak chaos infra-up infra-down infra-status clean
 
 help:
 	@echo "make run     install, start Kafka, PostgreSQL, the SMTP sink, the five services and the console, seed a demo event"
 	@echo "make test    install, start what the tests need, run unit, contract and end-to-end tests, stop"
 	@echo "make demo    drive one order through a running stack and print its timeline"
 	@echo "make docs    write each service's OpenAPI and AsyncAPI documents to docs/api/"
-	@echo "make bench   run the benchmarks; reports in bench-results/"
+	@echo "make bench   the whole-flow benchmark, then the per-service ones; reports in bench-results/"
+	@echo "             (BENCH=\"wholeflow --orders 500\" to choose: wholeflow orders checkin notifications issuance ...)"
+	@echo "make soak    the whole flow at half the maximum rate for 10 minutes (MINUTES=...); fails if memory or lag grow"
 	@echo "make chaos   kill and restart every part while orders flow, then check the invariants"
 
 $(UV):
@@ -41,8 +43,14 @@ demo: install
 docs: install
 	$(PY) -m ticketflow_local.docs
 
+BENCH ?=
+MINUTES ?= 10
+
 bench: install
-	$(PY) -m ticketflow_local.bench
+	$(PY) -m ticketflow_local.bench $(BENCH)
+
+soak: install
+	$(PY) -m ticketflow_local.bench soak --minutes $(MINUTES)
 
 chaos: install
 	$(PY) -m ticketflow_local.chaos

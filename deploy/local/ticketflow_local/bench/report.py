@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import argparse
+import asyncio
 import os
 import platform
 import threading
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+
+from ..config import REPO_ROOT
+
+RESULTS = REPO_ROOT / "bench-results"  # git-ignored
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -43,6 +50,15 @@ class Report:
         path = self.directory / f"{self.name}.md"
         path.write_text("\n".join(self.lines) + "\n")
         return path
+
+
+def run_and_write(name: str, run: Callable[[argparse.Namespace, Report], Awaitable[int]],
+                  args: argparse.Namespace) -> int:
+    """Run a benchmark's coroutine with a fresh report, write the report and return the exit code."""
+    report = Report(name, RESULTS)
+    code = asyncio.run(run(args, report))
+    print(report.write())
+    return code
 
 
 class rss_sampler:  # noqa: N801 (used like a function)
