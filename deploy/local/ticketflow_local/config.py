@@ -129,6 +129,11 @@ def database_env_name(service: str) -> str:
     return f"{service.upper()}_DATABASE_URL"
 
 
+def plain_database_url(service: str) -> str:
+    """The service's database as asyncpg takes it (without SQLAlchemy's driver name)."""
+    return stack_env()[database_env_name(service)].replace("+asyncpg", "")
+
+
 def local_database_url(service: str) -> str:
     return (
         f"postgresql+asyncpg://{POSTGRES_USER}:{POSTGRES_PASSWORD}"

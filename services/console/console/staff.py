@@ -6,6 +6,7 @@ token, so every API call the console makes for them is held to their scopes.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Annotated
@@ -16,14 +17,18 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, Request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from ticketflow_runtime.auth import ALGORITHM, mint_token
+from ticketflow_runtime.auth import decode_token, mint_token
 
 from .settings import Settings, StaffUser
 
 SESSION_COOKIE = "console_session"
 _hasher = PasswordHasher()
-# Compared against when the username is unknown, so both answers take as long.
-_UNKNOWN_USER_HASH = _hasher.hash("no such user")
+
+
+@functools.cache
+def _unknown_user_hash() -> str:
+    """Compared against when the username is unknown, so both answers take as long (made on first need)."""
+    return _hasher.hash("no such user")
 
 
 def hash_password(password: str) -> str:
@@ -57,7 +62,7 @@ def sign_in_with_password(settings: Settings, username: str, password: str) -> s
     """The staff member's own token, minted as the platform would for their scopes."""
     user = _user(settings, username.strip())
     try:
-        _hasher.verify(user.password_hash if user else _UNKNOWN_USER_HASH, password)
+        _hasher.verify(user.password_hash if user else _unknown_user_hash(), password)
     except (VerificationError, InvalidHashError) as error:
         raise SignInRefused from error
     if user is None:
@@ -69,8 +74,7 @@ def sign_in_with_password(settings: Settings, username: str, password: str) -> s
 def staff_member(settings: Settings, token: str) -> StaffMember:
     """The token's holder, if it is a valid, unexpired staff token (links have an audience: refused)."""
     try:
-        claims = jwt.decode(token.strip(), settings.auth_jwt_secret, algorithms=[ALGORITHM],
-                            issuer=settings.auth_jwt_issuer, options={"require": ["exp", "sub"], "verify_aud": False})
+        claims = decode_token(token.strip(), settings.auth_jwt_secret, settings.auth_jwt_issuer)
     except jwt.InvalidTokenError as error:
         raise SignInRefused from error
     if claims.get("aud") is not None:

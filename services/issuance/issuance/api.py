@@ -17,7 +17,6 @@ from ticketflow_runtime.errors import ERROR_RESPONSES
 from ticketflow_schemas import qr
 
 from . import usecases
-from .domain import public_key_text
 from .store.tables import signing_keys, tickets
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES)
@@ -64,7 +63,7 @@ async def event_keys(event_id: uuid.UUID, service: ServiceDep) -> EventKeysView:
     return EventKeysView(
         event_id=event_id,
         keys=[
-            PublicKeyView(key_id=qr.key_id_text(r.key_id), public_key=public_key_text(r.public_key),
+            PublicKeyView(key_id=qr.key_id_text(r.key_id), public_key=qr.encode_raw(r.public_key),
                           status="retired" if r.retired_at else ("active" if r.key_id == signing else "verifying"),
                           created_at=r.created_at)
             for r in rows

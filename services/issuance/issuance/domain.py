@@ -46,7 +46,7 @@ class SigningKeyPair:
 
     @property
     def public_key_text(self) -> str:
-        return public_key_text(self.public_key)
+        return qr.encode_raw(self.public_key)
 
     def sign_ticket(self, ticket_id: uuid.UUID, secret_version: int) -> str:
         """The ticket's QR payload for this secret version."""
@@ -56,7 +56,3 @@ class SigningKeyPair:
     @cached_property
     def _signer(self) -> Ed25519PrivateKey:
         return Ed25519PrivateKey.from_private_bytes(self.private_key)
-
-
-def public_key_text(raw: bytes) -> str:
-    return qr.encode_raw(raw)

@@ -30,14 +30,15 @@ async def issue_tickets(uow: UnitOfWork, settled: list[Delivery[contracts.OrderS
     await lock_orders(session, [delivery.event.order_id for delivery in settled])
     cancelled = set((await session.scalars(select(cancelled_orders.c.order_id).where(
         cancelled_orders.c.order_id.in_([delivery.event.order_id for delivery in settled])))).all())
-    keys = {event_id: await active_signing_key(session, event_id)
-            for event_id in sorted({delivery.event.event_id for delivery in settled})}
     issued_at = datetime.now(UTC)
     per_order = [
         (delivery, [_PlannedTicket(delivery, line, seq, uuid.uuid4())
                     for line in delivery.event.lines for seq in range(1, line.quantity + 1)])
         for delivery in settled if delivery.event.order_id not in cancelled
     ]
+    # Keys only for events that get tickets: a cancelled order's event needs none made for it.
+    keys = {event_id: await active_signing_key(session, event_id)
+            for event_id in sorted({delivery.event.event_id for delivery, _ in per_order})}
     numbers = await _insert_tickets(session, [t for _, planned in per_order for t in planned], keys, issued_at)
     for delivery, planned in per_order:
         order, key = delivery.event, keys[delivery.event.event_id]
@@ -64,7 +65,6 @@ async def issue_tickets(uow: UnitOfWork, settled: list[Delivery[contracts.OrderS
                     "ticket_type_name": ticket.line.ticket_type_name,
                     "qr_payload": key.sign_ticket(ticket.ticket_id, 1),
                 }))
-    await uow.outbox.flush()
     return len(numbers)
 
 

@@ -65,7 +65,9 @@ async def list_messages(
             conditions.append(column == value)
     async with service.database.sessions() as session:
         rows = (
-            await session.execute(select(messages).where(*conditions).order_by(messages.c.created_at.desc()).limit(limit))
+            # The view's columns only: a message's context may hold a whole invoice PDF.
+            await session.execute(select(*(messages.c[name] for name in MessageView.model_fields))
+                                  .where(*conditions).order_by(messages.c.created_at.desc()).limit(limit))
         ).all()
     return [MessageView(**r._mapping) for r in rows]
 

@@ -145,8 +145,9 @@ class MailDispatcher(MessageDispatcher):
 
     async def deliver(self, message) -> Delivery:
         with continue_trace(message.traceparent, "send email", **{"messaging.template": message.template}):
-            email = compose(message.template, message.context, sender=self.mail_from, recipient=message.recipient,
-                            message_id=f"<{message.id}@ticketflow>")
+            # Rendering (templates, QR, ticket PDF) is CPU work: off the event loop, which serves HTTP meanwhile.
+            email = await asyncio.to_thread(compose, message.template, message.context, sender=self.mail_from,
+                                            recipient=message.recipient, message_id=f"<{message.id}@ticketflow>")
             try:
                 await self.sender.send(email)
             except aiosmtplib.SMTPRecipientsRefused as error:  # the one recipient refused: its answer decides

@@ -18,17 +18,13 @@ from typing import Any, Literal
 import aiosmtplib
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound, select_autoescape
 
-from ticketflow_runtime.ticket_pdf import TicketDocument, qr_png, render_ticket_pdf
+from ticketflow_runtime.ticket_pdf import TicketDocument, format_day, qr_png, render_ticket_pdf
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANGUAGES = ("en", "sv")
 FALLBACK_LANGUAGE = "en"
 
 SmtpSecurity = Literal["none", "starttls", "tls"]
-
-MONTHS = {"en": "January February March April May June July August September October November December".split(),
-          "sv": "januari februari mars april maj juni juli augusti september oktober november december".split()}
-
 
 def money(minor: int, currency: str, language: str) -> str:
     """1234550 SEK: "SEK 12,345.50" (en), "12 345,50 SEK" (sv)."""
@@ -41,8 +37,7 @@ def money(minor: int, currency: str, language: str) -> str:
 
 def day(value: date | str, language: str) -> str:
     """"14 March 2027" (en), "14 mars 2027" (sv)."""
-    value = date.fromisoformat(value) if isinstance(value, str) else value
-    return f"{value.day} {MONTHS.get(language, MONTHS['en'])[value.month - 1]} {value.year}"
+    return format_day(date.fromisoformat(value) if isinstance(value, str) else value, language)
 
 
 _environment = Environment(

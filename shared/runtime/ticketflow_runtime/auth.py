@@ -72,6 +72,12 @@ def mint_link_token(secret: str, audience: str, subject: str, claims: dict[str, 
                        **claims}, secret, algorithm=ALGORITHM)
 
 
+def decode_token(token: str, secret: str, issuer: str) -> dict[str, Any]:
+    """The claims of a token we signed and issued, unexpired; its audience (if any) is the caller's to check."""
+    return jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=issuer,
+                      options={"require": ["exp", "sub"], "verify_aud": False})
+
+
 def _principal(request: Request, audiences: tuple[str, ...] = ()) -> Principal:
     settings = request.app.state.service.settings
     if not settings.auth_jwt_secret:
@@ -84,8 +90,7 @@ def _principal(request: Request, audiences: tuple[str, ...] = ()) -> Principal:
             raise Unauthorized("A bearer token is required.")
     try:
         # The audience is checked below: staff tokens have none, links one of ``audiences``.
-        claims = jwt.decode(token, settings.auth_jwt_secret, algorithms=[ALGORITHM], issuer=settings.auth_jwt_issuer,
-                            options={"require": ["exp", "sub"], "verify_aud": False})
+        claims = decode_token(token, settings.auth_jwt_secret, settings.auth_jwt_issuer)
     except jwt.ExpiredSignatureError as error:
         raise Unauthorized("The token has expired.") from error
     except jwt.InvalidTokenError as error:
@@ -166,10 +171,8 @@ def rate_limited(name: str) -> Callable[[Request], Coroutine[Any, Any, None]]:
         if not await _limiter.hit(item, name, client):
             reset, _ = await _limiter.get_window_stats(item, name, client)
             retry_after = max(int(reset - time.time()), 1)
-            refused = ApiError(429, "rate_limited", f"Too many requests; try again in {retry_after} s.",
-                               retry_after_seconds=retry_after)
-            refused.headers = {"Retry-After": str(retry_after)}
-            raise refused
+            raise ApiError(429, "rate_limited", f"Too many requests; try again in {retry_after} s.",
+                           headers={"Retry-After": str(retry_after)}, retry_after_seconds=retry_after)
 
     check.rate_limited = True  # type: ignore[attr-defined]
     return check

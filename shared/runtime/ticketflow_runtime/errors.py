@@ -17,12 +17,12 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 class ApiError(Exception):
-    headers: dict[str, str] = {}
-    """Response headers to send with the error (Retry-After, say)."""
-
     # Positional-only, so that a detail may be called ``status`` or ``code``.
-    def __init__(self, status: int, code: str, message: str, /, **details: Any) -> None:
+    def __init__(self, status: int, code: str, message: str, /, *, headers: dict[str, str] | None = None,
+                 **details: Any) -> None:
         super().__init__(message)
+        self.headers = headers
+        """Response headers to send with the error (Retry-After, say)."""
         self.status = status
         self.code = code
         self.message = message
@@ -67,7 +67,7 @@ STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, error: ApiError) -> JSONResponse:
-        return error_response(error.status, error.code, error.message, error.details, error.headers or None)
+        return error_response(error.status, error.code, error.message, error.details, error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, error: RequestValidationError) -> JSONResponse:

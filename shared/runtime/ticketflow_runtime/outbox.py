@@ -16,7 +16,7 @@ import uuid
 import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaProducer
 from opentelemetry import trace
@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketflow_schemas.envelope import Envelope
 from ticketflow_schemas.events import Event
+from ticketflow_schemas.topics import MAX_MESSAGE_BYTES
 
 from .tables import outbox_table
 from .worker import DrainingWorker
@@ -63,6 +64,12 @@ _INSERT_AND_NOTIFY = text(
 
 def notify_channel(service: str) -> str:
     return f"outbox_{service}"
+
+
+# Every producer of a service: never lose an acknowledged event (all in-sync replicas,
+# no duplicates on retry), and send any record as large as a topic takes.
+PRODUCER_GUARANTEES: dict[str, Any] = {"acks": "all", "enable_idempotence": True,
+                                       "max_request_size": MAX_MESSAGE_BYTES}
 
 
 @dataclass(frozen=True)
@@ -171,9 +178,7 @@ class OutboxRelay(DrainingWorker):
             producer = AIOKafkaProducer(
                 bootstrap_servers=self.bootstrap_servers,
                 client_id=f"ticketflow-{self.service}-relay",
-                # Never lose an acknowledged event: all in-sync replicas, no duplicates on retry.
-                acks="all",
-                enable_idempotence=True,
+                **PRODUCER_GUARANTEES,
                 request_timeout_ms=self.request_timeout_ms,
                 linger_ms=2,
             )

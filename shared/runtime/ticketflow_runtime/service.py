@@ -32,14 +32,13 @@ from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Histogram, generate_latest
 
 from ticketflow_schemas.events import Event
-from ticketflow_schemas.topics import MAX_MESSAGE_BYTES
 
 from .auth import document_access
 from .consumers import DeadLetterPolicy, Subscriptions, register_subscriptions
 from .database import Database
 from .errors import install_error_handlers
 from .migrations import upgrade_async
-from .outbox import OutboxRelay
+from .outbox import PRODUCER_GUARANTEES, OutboxRelay
 from .settings import ServiceSettings
 from .telemetry import configure_logging, configure_tracing
 from .worker import DrainingWorker
@@ -94,11 +93,7 @@ class Service:
         self.broker = KafkaBroker(
             settings.kafka_bootstrap_servers,
             client_id=f"ticketflow-{name}",
-            # Never lose an acknowledged event: all in-sync replicas, no duplicates on retry.
-            acks="all",
-            enable_idempotence=True,
-            # A record as large as a topic takes can be parked whole on the dead-letter topic.
-            max_request_size=MAX_MESSAGE_BYTES,
+            **PRODUCER_GUARANTEES,
             request_timeout_ms=settings.kafka_request_timeout_ms,
             graceful_timeout=settings.graceful_timeout_seconds,
             middlewares=(

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from fpdf.enums import Align, XPos, YPos
@@ -87,9 +87,14 @@ class TicketDocument:
                 raise ValueError(f"a ticket document needs a {name}")
 
 
+def format_day(value: date, language: Language) -> str:
+    """"14 March 2026" (en), "14 mars 2026" (sv)."""
+    return f"{value.day} {MONTHS[language][value.month - 1]} {value.year}"
+
+
 def format_starts_at(value: datetime, language: Language) -> str:
     """"14 March 2026, 19:00 CET" (en), "14 mars 2026 kl. 19.00 CET" (sv)."""
-    day = f"{value.day} {MONTHS[language][value.month - 1]} {value.year}"
+    day = format_day(value, language)
     zone = f" {value.tzname()}" if value.tzname() else ""
     if language == "sv":
         return f"{day} kl. {value:%H.%M}{zone}"

@@ -21,21 +21,18 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from ticketflow_schemas.topics import PARTITIONS, SERVICES
 
-from ..config import database_env_name, stack_env
+from ..config import plain_database_url, stack_env
 from .flowload import SentRecord
 
 COPY_BATCH = 10_000
 
-
-def _plain_url(service: str) -> str:
-    return stack_env()[database_env_name(service)].replace("+asyncpg", "")
 
 
 async def rows_written() -> int:
     """Rows inserted, updated and deleted so far in the five services' databases."""
     total = 0
     for service in SERVICES:
-        connection = await asyncpg.connect(_plain_url(service))
+        connection = await asyncpg.connect(plain_database_url(service))
         try:
             total += await connection.fetchval(
                 "SELECT tup_inserted + tup_updated + tup_deleted FROM pg_stat_database WHERE datname = current_database()")
@@ -93,7 +90,7 @@ async def kafka_seconds(records: list[SentRecord]) -> float:
 async def postgres_seconds(rows: int, width: int = 200) -> float:
     """Seconds to write ``rows`` rows (an id, ``width`` characters, a timestamp) with COPY, in committed batches."""
     table = f"bench_ceiling_{uuid.uuid4().hex[:8]}"
-    connection = await asyncpg.connect(_plain_url("orders"))
+    connection = await asyncpg.connect(plain_database_url("orders"))
     try:
         await connection.execute(f"CREATE TABLE {table} (id uuid PRIMARY KEY, body text NOT NULL, "
                                  "created_at timestamptz NOT NULL)")

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ticketflow_schemas import qr
 
-from ..config import REPO_ROOT, service_url, stack_env
+from ..config import REPO_ROOT, plain_database_url, service_url
 from ..flow import Flow
 from .report import Report, percentile
 
@@ -48,7 +48,7 @@ async def seed_event(count: int) -> tuple[uuid.UUID, list[str]]:
         rows.append((ticket_id, f"TB-{prefix}-{n:06d}", uuid.uuid4(), event_id, "Checkin benchmark", type_id,
                      "Conference pass", 1, payload, f"Attendee {n}", f"attendee{n}@example.com", f"Company {n % 500}",
                      now))
-    connection = await asyncpg.connect(stack_env()["CHECKIN_DATABASE_URL"].replace("+asyncpg", ""))
+    connection = await asyncpg.connect(plain_database_url("checkin"))
     try:
         async with connection.transaction():
             await connection.execute(

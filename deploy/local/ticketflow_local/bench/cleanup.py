@@ -13,25 +13,30 @@ from pathlib import Path
 
 import asyncpg
 
-from ..config import stack_env
+from ..config import plain_database_url, stack_env
 from ..lag import consumer_lag, total_lag
 
 HEADERS_WITHIN = 4096  # the sink writes the envelope headers before the body
 
 
-async def caught_up(timeout: float) -> tuple[bool, int]:
-    """Whether every consumer group catches up within ``timeout`` seconds, and the lag last seen."""
+async def caught_up(timeout: float, *, stable: int = 1, interval: float = 1) -> tuple[bool, int]:
+    """Whether every consumer group catches up within ``timeout`` seconds, and the lag last seen.
+
+    ``stable``: how many checks in a row must find no lag (outboxes may still feed new events).
+    """
     deadline = time.monotonic() + timeout
+    quiet = 0
     while True:
         lag = total_lag(await consumer_lag())
-        if lag == 0 or time.monotonic() > deadline:
-            return lag == 0, lag
-        await asyncio.sleep(1)
+        quiet = quiet + 1 if lag == 0 else 0
+        if quiet >= stable or time.monotonic() > deadline:
+            return quiet >= stable, lag
+        await asyncio.sleep(interval)
 
 
 async def mail_dispatched(timeout: float) -> bool:
     """Whether the notifications service has no message left to send (or being sent) within ``timeout`` seconds."""
-    connection = await asyncpg.connect(stack_env()["NOTIFICATIONS_DATABASE_URL"].replace("+asyncpg", ""))
+    connection = await asyncpg.connect(plain_database_url("notifications"))
     deadline = time.monotonic() + timeout
     try:
         while True:

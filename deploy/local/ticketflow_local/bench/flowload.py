@@ -24,7 +24,7 @@ import asyncpg
 
 from ticketflow_schemas import topics
 
-from ..config import service_url, stack_env
+from ..config import plain_database_url, service_url, stack_env
 from ..flow import Flow, header, read_topics
 from .flowstats import OrderTimes
 
@@ -141,7 +141,7 @@ class MailWatcher:
         self.pending: set[str] = set()
 
     async def run(self) -> None:
-        connection = await asyncpg.connect(stack_env()["NOTIFICATIONS_DATABASE_URL"].replace("+asyncpg", ""))
+        connection = await asyncpg.connect(plain_database_url("notifications"))
         try:
             while True:
                 await asyncio.sleep(self.interval)

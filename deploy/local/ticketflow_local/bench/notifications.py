@@ -25,7 +25,7 @@ from aiokafka import AIOKafkaProducer
 from ticketflow_schemas import events
 from ticketflow_schemas.envelope import Envelope
 
-from ..config import REPO_ROOT, stack_env
+from ..config import REPO_ROOT, plain_database_url, stack_env
 from ..flow import read_topics
 from .report import Report, percentile
 
@@ -81,7 +81,7 @@ def assignment(ticket: dict, tag: str, n: int) -> events.TicketAssigned:
 
 
 async def sent_times(tag: str, expected: int, timeout: float) -> dict[str, datetime]:
-    connection = await asyncpg.connect(stack_env()["NOTIFICATIONS_DATABASE_URL"].replace("+asyncpg", ""))
+    connection = await asyncpg.connect(plain_database_url("notifications"))
     deadline = time.monotonic() + timeout
     try:
         while True:

@@ -21,7 +21,7 @@ import aiohttp
 import asyncpg
 import httpx
 
-from ..config import REPO_ROOT, service_url, stack_env
+from ..config import REPO_ROOT, plain_database_url, service_url
 from ..flow import Flow
 from .report import Report, percentile, rss_sampler
 
@@ -84,7 +84,7 @@ async def create_orders(event_id: str, count: int, concurrency: int, headers: di
 
 async def seed_view_orders(event_id: str, count: int) -> float:
     """Bulk-load ``count`` orders (COPY) so the view is measured at its target size."""
-    url = stack_env()["ORDERS_DATABASE_URL"].replace("+asyncpg", "")
+    url = plain_database_url("orders")
     connection = await asyncpg.connect(url)
     started = time.perf_counter()
     try:

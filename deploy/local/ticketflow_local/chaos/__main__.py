@@ -26,9 +26,10 @@ from datetime import UTC, datetime
 import httpx
 
 from .. import infra
-from ..config import REPO_ROOT, service_url, stack_env
+from ..config import plain_database_url, service_url, stack_env
 from ..flow import STAFF_SCOPES
-from ..lag import consumer_lag, total_lag
+from ..bench.cleanup import caught_up
+from ..bench.report import RESULTS
 from ..stack import ServiceStack
 from ticketflow_runtime.auth import mint_token
 from ticketflow_schemas import events
@@ -188,32 +189,25 @@ async def run_faults(stack: ServiceStack, progress: Progress, total: int, rng: r
 
 async def quiesce(timeout: float = 900) -> None:
     """Wait until every consumer group has caught up and stays caught up (outboxes feed new events)."""
-    deadline = time.monotonic() + timeout
-    quiet = 0
-    while quiet < 3:
-        if time.monotonic() > deadline:
-            print("  still not quiet: checking anyway", flush=True)
-            return
-        quiet = quiet + 1 if total_lag(await consumer_lag()) == 0 else 0
-        await asyncio.sleep(2)
+    if not (await caught_up(timeout, stable=3, interval=2))[0]:
+        print("  still not quiet: checking anyway", flush=True)
 
 
 async def wait_for_emails(count: int, domain: str, timeout: float = 900) -> None:
     import asyncpg
 
-    url = stack_env()["NOTIFICATIONS_DATABASE_URL"].replace("+asyncpg", "")
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        connection = await asyncpg.connect(url)
-        try:
+    connection = await asyncpg.connect(plain_database_url("notifications"))
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
             sent = await connection.fetchval(
                 "SELECT count(*) FROM messages WHERE template = 'your_ticket' AND recipient LIKE $1 "
                 "AND status IN ('sent', 'failed')", f"%@{domain}")
-        finally:
-            await connection.close()
-        if sent >= count:
-            return
-        await asyncio.sleep(2)
+            if sent >= count:
+                return
+            await asyncio.sleep(2)
+    finally:
+        await connection.close()
 
 
 async def chaos(stack: ServiceStack, args: argparse.Namespace, infra_started: list[str]) -> bool:
@@ -257,9 +251,8 @@ async def chaos(stack: ServiceStack, args: argparse.Namespace, infra_started: li
         f"the database holds {placed}.", "",
         "## Faults", "", *[f"- {fault}" for fault in progress.faults], "",
         "## Invariants", "", table(checks), ""])
-    results = REPO_ROOT / "bench-results"
-    results.mkdir(exist_ok=True)
-    (results / "chaos.md").write_text(report)
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "chaos.md").write_text(report)
     print("\n" + table(checks), flush=True)
     return all(check.ok for check in checks)
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import asyncpg
 
-from ..config import PATHS, stack_env
+from ..config import PATHS, plain_database_url
 from ..lag import consumer_lag
 from ticketflow_schemas.topics import SERVICES
 
@@ -37,7 +37,7 @@ class Check:
 
 
 async def _connect(service: str) -> asyncpg.Connection:
-    return await asyncpg.connect(stack_env()[f"{service.upper()}_DATABASE_URL"].replace("+asyncpg", ""))
+    return await asyncpg.connect(plain_database_url(service))
 
 
 async def _rows(service: str, query: str, *args: object) -> list[asyncpg.Record]:
