@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -30,12 +31,15 @@ class UnitOfWork:
 
 
 class Database:
-    def __init__(self, url: str, *, service: str, pool_size: int = 10) -> None:
+    def __init__(self, url: str, *, service: str, pool_size: int = 32) -> None:
         self.service = service
         self.engine: AsyncEngine = create_async_engine(
             url,
+            # A fixed pool: connections beyond it would be opened and closed per checkout
+            # under sustained load (TLS attempt, authentication, codecs: many round trips),
+            # so past the pool's size work waits for a connection instead.
             pool_size=pool_size,
-            max_overflow=pool_size,
+            max_overflow=0,
             # No ping per checkout (a round trip on every transaction): a connection the
             # database dropped fails once, is discarded, and the work is retried.
             pool_pre_ping=False,
@@ -43,22 +47,44 @@ class Database:
             connect_args={"server_settings": {"application_name": f"ticketflow-{service}"}},
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._outbox_watchers: list[Callable[[], None]] = []
+
+    def watch_outbox(self, on_committed: Callable[[], None]) -> None:
+        """Call ``on_committed`` after each commit that wrote outbox rows (the relay drains them at once)."""
+        self._outbox_watchers.append(on_committed)
+
+    def outbox_committed(self) -> None:
+        """Outbox rows were committed; for writers outside `unit_of_work`."""
+        for on_committed in self._outbox_watchers:
+            on_committed()
 
     @asynccontextmanager
     async def unit_of_work(self, envelope: Envelope | None = None) -> AsyncIterator[UnitOfWork]:
         """Commits when the block ends normally, rolls back when it raises."""
-        async with self.sessions() as session, session.begin():
-            uow = UnitOfWork(session=session, outbox=Outbox(session, self.service), envelope=envelope)
-            yield uow
-            await uow.outbox.flush()
+        async with self.sessions() as session:
+            async with session.begin():
+                uow = UnitOfWork(session=session, outbox=Outbox(session, self.service), envelope=envelope)
+                yield uow
+                await uow.outbox.flush()
+            if uow.outbox.written:
+                self.outbox_committed()
+
+    @asynccontextmanager
+    async def driver_connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection's own asyncpg connection, where each statement is its own transaction.
+
+        For hot paths whose writes fit in one statement: no BEGIN and COMMIT round
+        trips and no ORM layer; asyncpg prepares each statement once per connection.
+        JSON columns come and go as text, as SQLAlchemy's codecs set them up.
+        """
+        async with self.engine.connect() as connection:
+            yield (await connection.get_raw_connection()).driver_connection
 
     async def listen(self, channel: str, on_notify: Callable[[str], None]) -> Listener | None:
         """A connection of its own calling ``on_notify(payload)`` for each NOTIFY on ``channel``.
 
         None when it cannot connect: the caller polls instead (and may try again).
         """
-        import asyncpg
-
         url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         try:
             connection = await asyncpg.connect(url)

@@ -47,18 +47,17 @@ OUTBOX_FAILURES = Counter("ticketflow_outbox_publish_failures_total", "Outbox pu
 OUTBOX = outbox_table(MetaData())
 
 
-# Rows go in as arrays, in order: one statement for any number of events, and
-# the notification in the same round trip.
-_INSERT_AND_NOTIFY = text(
-    "WITH added AS ("
-    " INSERT INTO outbox (event_id, topic, key, headers, payload, created_at)"
+# Rows go in as arrays, in order: one statement for any number of events. No
+# NOTIFY here: PostgreSQL serialises the commits of notifying transactions
+# (a global lock held through the commit's WAL flush), which would cap every
+# service at one commit per disk flush. The service wakes its relay itself.
+_INSERT = text(
+    "INSERT INTO outbox (event_id, topic, key, headers, payload, created_at)"
     " SELECT event_id, topic, key, CAST(headers AS jsonb), CAST(payload AS jsonb), created_at"
     " FROM unnest(CAST(:event_ids AS uuid[]), CAST(:topics AS text[]), CAST(:keys AS text[]),"
     "             CAST(:headers AS text[]), CAST(:payloads AS text[]), CAST(:created AS timestamptz[]))"
     " WITH ORDINALITY AS staged (event_id, topic, key, headers, payload, created_at, position)"
     " ORDER BY position"
-    " RETURNING 1)"
-    " SELECT pg_notify(:channel, '') WHERE EXISTS (SELECT FROM added)"
 )
 
 
@@ -73,7 +72,9 @@ PRODUCER_GUARANTEES: dict[str, Any] = {"acks": "all", "enable_idempotence": True
 
 
 @dataclass(frozen=True)
-class _Staged:
+class OutboxRecord:
+    """One outbox row as it is written: headers and payload as JSON text."""
+
     event_id: uuid.UUID
     created_at: datetime
     topic: str
@@ -82,19 +83,37 @@ class _Staged:
     payload: str
 
 
+def outbox_record(service: str, event: Event) -> tuple[OutboxRecord, Envelope]:
+    """The row that publishes ``event`` as ``service``, with the trace context current now."""
+    key = event.kafka_key()
+    envelope = Envelope.for_service(service, type=event.ce_type, subject=key)
+    return _record(event.topic, key, envelope.to_headers(), event.model_dump_json(), envelope.id,
+                   envelope.time), envelope
+
+
+def _record(topic: str, key: str, headers: dict[str, str], payload: str, record_id: uuid.UUID | None,
+            created_at: datetime | None) -> OutboxRecord:
+    # The current trace context travels with the record, so the relay can
+    # publish it as part of the trace that caused it.
+    inject(headers)
+    return OutboxRecord(record_id or uuid.uuid4(), created_at or datetime.now(UTC), topic, key, json.dumps(headers),
+                        payload)
+
+
 class Outbox:
     """Writes events into the outbox, in the session's current transaction.
 
     ``add`` writes at once. ``stage`` only prepares the row, with the trace
     context current at that moment, and ``flush`` writes everything staged in
     one statement: for handlers that emit many events. The unit of work flushes
-    what is left before it commits.
+    what is left before it commits, then wakes the relay when ``written``.
     """
 
     def __init__(self, session: AsyncSession, service: str) -> None:
         self.session = session
         self.service = service
-        self._staged: list[_Staged] = []
+        self._staged: list[OutboxRecord] = []
+        self.written = False
 
     async def add(self, event: Event) -> Envelope:
         envelope = self.stage(event)
@@ -102,29 +121,21 @@ class Outbox:
         return envelope
 
     def stage(self, event: Event) -> Envelope:
-        key = event.kafka_key()
-        envelope = Envelope.for_service(self.service, type=event.ce_type, subject=key)
-        self.stage_record(event.topic, key, envelope.to_headers(), event.model_dump_json(),
-                          record_id=envelope.id, created_at=envelope.time)
+        record, envelope = outbox_record(self.service, event)
+        self._staged.append(record)
         return envelope
 
     def stage_record(self, topic: str, key: str, headers: dict[str, str], payload: str, *,
                      record_id: uuid.UUID | None = None, created_at: datetime | None = None) -> None:
         """Any record, also one that is not a contract's event (a dead letter, say), published like one."""
-        # The current trace context travels with the record, so the relay can
-        # publish it as part of the trace that caused it.
-        inject(headers)
-        self._staged.append(_Staged(record_id or uuid.uuid4(), created_at or datetime.now(UTC), topic, key,
-                                    json.dumps(headers), payload))
+        self._staged.append(_record(topic, key, headers, payload, record_id, created_at))
 
     async def flush(self) -> None:
         if not self._staged:
             return
         staged, self._staged = self._staged, []
-        # The notification is delivered at commit only, so the relay never
-        # wakes for a rolled-back event.
         await self.session.execute(
-            _INSERT_AND_NOTIFY,
+            _INSERT,
             {
                 "event_ids": [row.event_id for row in staged],
                 "topics": [row.topic for row in staged],
@@ -132,9 +143,9 @@ class Outbox:
                 "headers": [row.headers for row in staged],
                 "payloads": [row.payload for row in staged],
                 "created": [row.created_at for row in staged],
-                "channel": notify_channel(self.service),
             },
         )
+        self.written = True
 
 
 class OutboxRelay(DrainingWorker):
@@ -162,6 +173,11 @@ class OutboxRelay(DrainingWorker):
         self.retention = retention
         self._next_purge = 0.0
         self._lock_key = zlib.crc32(f"ticketflow-outbox-{service}".encode())
+        self._written_here = False
+
+    def wake(self) -> None:
+        self._written_here = True
+        super().wake()
 
     def failed(self, error: Exception) -> None:
         OUTBOX_FAILURES.labels(self.service).inc()
@@ -197,7 +213,12 @@ class OutboxRelay(DrainingWorker):
         t = self.table
         async with self.database.sessions() as session, session.begin():
             if not await session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key))):
-                return 0  # another replica is relaying
+                if self._written_here:
+                    # Another replica relays: it learns of the events written here by NOTIFY,
+                    # sent here, outside the writers' transactions.
+                    self._written_here = False
+                    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self.channel})
+                return 0
             rows = (
                 await session.execute(
                     # The payload goes out as stored: no JSON decode and re-encode on the way.

@@ -37,7 +37,7 @@ class ServiceSettings(BaseSettings):
     handler_retry_backoff_seconds: float = Field(default=0.2, gt=0)
     handler_retry_backoff_max_seconds: float = Field(default=5.0, gt=0)
 
-    # Outbox relay: woken by NOTIFY, polls as a fallback.
+    # Outbox relay: woken when the service commits events, polls as a fallback.
     outbox_batch_size: int = Field(default=500, ge=1)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_retention_hours: float = Field(default=168, gt=0, description="how long published events stay in the outbox")
@@ -51,7 +51,7 @@ class ServiceSettings(BaseSettings):
     # (the exporter also reads the other standard OTEL_* variables).
     otel_exporter_otlp_endpoint: str | None = None
     otel_service_name: str | None = None
-    database_pool_size: int = Field(default=10, ge=1)
+    database_pool_size: int = Field(default=32, ge=1, description="connections each process keeps")
 
     # Staff access: JWTs signed with this secret (HS256); unset, staff endpoints answer 503.
     auth_jwt_secret: str | None = Field(default=None, min_length=32)

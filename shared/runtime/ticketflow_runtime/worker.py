@@ -1,8 +1,9 @@
-"""Background workers that drain a table: woken by PostgreSQL NOTIFY, polling as a fallback.
+"""Background workers that drain a table: woken when rows arrive, polling as a fallback.
 
 The outbox relay and the mail dispatcher are both such workers: a row is
-committed, NOTIFY wakes the worker at commit, it works in batches until the
-table is drained, and backs off while its downstream (Kafka, SMTP) fails.
+committed, the worker is woken (``wake`` in the same process, PostgreSQL
+NOTIFY from another), it works in batches until the table is drained, and
+backs off while its downstream (Kafka, SMTP) fails.
 """
 
 from __future__ import annotations
@@ -37,6 +38,10 @@ class DrainingWorker(ABC):
     @abstractmethod
     async def work_once(self) -> int:
         """Process one batch; return how many rows it handled."""
+
+    def wake(self) -> None:
+        """Rows were committed for this worker: drain them now rather than at the next poll."""
+        self._wakeup.set()
 
     def failed(self, error: Exception) -> None:
         """Hook for metrics when a batch fails."""
