@@ -13,12 +13,9 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import bindparam, select
-
 from ticketflow_runtime import ApiError, ServiceDep
 from ticketflow_runtime.auth import AccessRule, Principal, Unauthorized, requires, scopes
 
-from .store.tables import devices
 
 DEVICE_TOKEN_PREFIX = "tfd_"
 
@@ -27,7 +24,7 @@ StaffWriter = Annotated[Principal, Depends(scopes("checkin:write"))]
 _staff_scanner = scopes("checkin:scan")
 
 
-_DEVICE = select(devices).where(devices.c.token_hash == bindparam("token_hash"))
+_DEVICE = "SELECT id, event_id, gate, list_ids, revoked_at FROM devices WHERE token_hash = $1"
 
 
 def new_device_token() -> tuple[str, str]:
@@ -64,15 +61,14 @@ async def _scanner(request: Request, service: ServiceDep) -> Scanner:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.startswith(DEVICE_TOKEN_PREFIX):
         # Read on every request, so a revoked token stops at once; one statement, no transaction around it.
-        async with service.database.engine.connect() as connection:
-            connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            device = (await connection.execute(_DEVICE, {"token_hash": token_hash(token)})).first()
+        async with service.database.driver_connection() as connection:
+            device = await connection.fetchrow(_DEVICE, token_hash(token))
         if device is None:
             raise Unauthorized("Unknown device token.")
-        if device.revoked_at is not None:
+        if device["revoked_at"] is not None:
             raise ApiError(401, "device_revoked", "This device was revoked: register it again to scan.")
-        return Scanner(actor=f"device:{device.id}", device_id=device.id, event_id=device.event_id,
-                       list_ids=frozenset(device.list_ids), gate=device.gate)
+        return Scanner(actor=f"device:{device['id']}", device_id=device["id"], event_id=device["event_id"],
+                       list_ids=frozenset(device["list_ids"]), gate=device["gate"])
     staff = await _staff_scanner(request)
     return Scanner(actor=staff.actor)
 

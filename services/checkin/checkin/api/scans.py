@@ -16,7 +16,7 @@ from ticketflow_runtime.errors import ERROR_RESPONSES
 
 from ..access import ScannerDep
 from ..domain import Direction, ScanResult
-from ..usecases import offline, scanning
+from ..usecases import admission, offline, scanning
 
 router = APIRouter(prefix="/v1", responses=ERROR_RESPONSES, tags=["scanning"])
 
@@ -75,15 +75,18 @@ class ScanOut(BaseModel):
     conflict: ConflictView | None = Field(default=None, description="offline: the admission this one met")
 
 
-@router.post("/scans", summary="Scan a ticket at a gate",
+@router.post("/scans", summary="Scan a ticket at a gate", response_model=ScanOut,
              description="Always 200 once the scan is decided: the outcome is in `result`.")
-async def scan(body: ScanIn, service: ServiceDep, scanner: ScannerDep) -> ScanOut:
+async def scan(body: ScanIn, service: ServiceDep, scanner: ScannerDep) -> Response:
     request = scanning.ScanInput(gate=body.gate or scanner.gate or "unnamed gate", nonce=body.nonce,
                                  payload=body.payload, ticket_number=body.ticket_number, list_id=body.list_id,
                                  direction=body.direction)
+    # The common admission in two statements, its answer already JSON; everything else decided in full.
+    if (answer := await admission.try_admit(service.database, request, scanner)) is not None:
+        return Response(answer, media_type="application/json")
     async with service.database.unit_of_work() as uow:
-        answer = await scanning.scan(uow, request, scanner)
-    return ScanOut.model_validate(answer)
+        decided = await scanning.scan(uow, request, scanner)
+    return Response(ScanOut.model_validate(decided).model_dump_json(), media_type="application/json")
 
 
 class SyncKey(BaseModel):

@@ -61,6 +61,11 @@ class SigningKey:
 _known_keys: dict[int, SigningKey] = {}
 
 
+def known_signing_key(key_id: int) -> SigningKey | None:
+    """A key this process has used already."""
+    return _known_keys.get(key_id)
+
+
 async def signing_key(session: AsyncSession, key_id: int) -> SigningKey | None:
     if (known := _known_keys.get(key_id)) is not None:
         return known
@@ -235,15 +240,21 @@ async def _admit_once(uow: UnitOfWork, ticket, check_list, request: ScanInput, s
             if request.mode is Mode.OFFLINE:
                 answer.conflict = await _report_conflict(uow, ticket, check_list, first, request, scanner)
             return answer
-        await uow.outbox.add(
-            contracts.TicketCheckedIn(
-                ticket_id=ticket.id, event_id=ticket.event_id, check_in_id=check_in_id,
-                check_in_list_id=check_list.id, check_in_list_name=check_list.name, gate=request.gate,
-                mode=request.mode.value, checked_in_at=checked_in_at, holder_person_id=ticket.holder_person_id,
-            )
-        )
-        return ScanAnswer(ScanResult.ADMITTED, MESSAGES[ScanResult.ADMITTED], ticket_json(ticket),
-                          {"gate": request.gate, "checked_in_at": checked_in_at.isoformat(), "list": check_list.name})
+        await uow.outbox.add(checked_in_event(ticket, check_list, request, check_in_id, checked_in_at))
+        return admitted_answer(ticket, check_list, request, checked_in_at)
+
+
+def checked_in_event(ticket, check_list, request: ScanInput, check_in_id: uuid.UUID,
+                     checked_in_at: datetime) -> contracts.TicketCheckedIn:
+    return contracts.TicketCheckedIn(
+        ticket_id=ticket.id, event_id=ticket.event_id, check_in_id=check_in_id, check_in_list_id=check_list.id,
+        check_in_list_name=check_list.name, gate=request.gate, mode=request.mode.value, checked_in_at=checked_in_at,
+        holder_person_id=ticket.holder_person_id)
+
+
+def admitted_answer(ticket, check_list, request: ScanInput, checked_in_at: datetime) -> ScanAnswer:
+    return ScanAnswer(ScanResult.ADMITTED, MESSAGES[ScanResult.ADMITTED], ticket_json(ticket),
+                      {"gate": request.gate, "checked_in_at": checked_in_at.isoformat(), "list": check_list.name})
 
 
 async def _report_conflict(uow: UnitOfWork, ticket, check_list, kept, request: ScanInput, scanner: Scanner) -> dict:
