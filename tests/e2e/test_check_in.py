@@ -205,12 +205,17 @@ def test_the_offline_download_is_incremental_from_a_cursor(flow: Flow, gate_even
 
 def test_a_revoked_device_is_refused(flow: Flow, gate_event: dict) -> None:
     event_id = gate_event["id"]
-    ticket = gate_tickets(flow, event_id, 1)[0]
+    scanned_before, ticket = gate_tickets(flow, event_id, 2)
     main_list = flow.http.get(f"{CHECKIN}/v1/events/{event_id}/lists").raise_for_status().json()[0]
     device = flow.register_device(event_id, [main_list["id"]], name="Lost scanner")
+    as_device = {"Authorization": f"Bearer {device['token']}"}
+    # The device has scanned (the service now knows it without reading it again), then it is revoked.
+    before = flow.http.post(f"{CHECKIN}/v1/scans", json={"payload": scanned_before["payload"],
+                                                        "nonce": uuid.uuid4().hex}, headers=as_device)
+    assert before.raise_for_status().json()["result"] == "admitted"
     flow.http.post(f"{CHECKIN}/v1/devices/{device['id']}/revoke").raise_for_status()
     response = flow.http.post(f"{CHECKIN}/v1/scans", json={"payload": ticket["payload"], "nonce": uuid.uuid4().hex},
-                              headers={"Authorization": f"Bearer {device['token']}"})
+                              headers=as_device)
     assert response.status_code == 401 and response.json()["error"]["code"] == "device_revoked"
     unauthenticated = httpx.post(f"{CHECKIN}/v1/scans", json={"payload": ticket["payload"], "nonce": uuid.uuid4().hex})
     assert unauthenticated.status_code == 401

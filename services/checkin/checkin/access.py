@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Annotated
 
+import asyncpg
+
 from fastapi import Depends, Request
 from ticketflow_runtime import ApiError, ServiceDep
+from ticketflow_runtime.database import Database
 from ticketflow_runtime.auth import AccessRule, Principal, Unauthorized, requires, scopes
 
 
@@ -25,6 +29,48 @@ _staff_scanner = scopes("checkin:scan")
 
 
 _DEVICE = "SELECT id, event_id, gate, list_ids, revoked_at FROM devices WHERE token_hash = $1"
+DEVICES_CHANNEL = "checkin_devices"
+
+
+class KnownDevices:
+    """Devices by token hash, kept in memory so that a scan reads no device row.
+
+    Revoking a device forgets it in this process at once and, by a NOTIFY sent
+    in the revocation's transaction, in the service's other processes. Entries
+    are read again after ``keep_seconds`` in any case, which bounds what a missed
+    notification could let through; without a LISTEN connection nothing is kept.
+    """
+
+    name = "known-devices"
+
+    def __init__(self, database: Database, *, keep_seconds: float = 30.0) -> None:
+        self.database = database
+        self.keep_seconds = keep_seconds
+        self._entries: dict[str, tuple[float, asyncpg.Record]] = {}
+        self._forgotten = 0  # bumped by every revocation: a read that raced one is not kept
+        self._listener = None
+
+    async def start(self) -> None:
+        self._listener = await self.database.listen(DEVICES_CHANNEL, self.forget)
+
+    async def stop(self) -> None:
+        if self._listener is not None:
+            await self._listener.close()
+
+    def forget(self, digest: str) -> None:
+        self._forgotten += 1
+        self._entries.pop(digest, None)
+
+    async def find(self, digest: str) -> asyncpg.Record | None:
+        if (entry := self._entries.get(digest)) is not None and entry[0] > time.monotonic():
+            return entry[1]
+        forgotten = self._forgotten
+        async with self.database.driver_connection() as connection:
+            device = await connection.fetchrow(_DEVICE, digest)
+        listening = self._listener is not None and not self._listener.closed
+        if device is not None and listening and forgotten == self._forgotten:
+            self._entries[digest] = (time.monotonic() + self.keep_seconds, device)
+        return device
 
 
 def new_device_token() -> tuple[str, str]:
@@ -60,9 +106,7 @@ class Scanner:
 async def _scanner(request: Request, service: ServiceDep) -> Scanner:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and token.startswith(DEVICE_TOKEN_PREFIX):
-        # Read on every request, so a revoked token stops at once; one statement, no transaction around it.
-        async with service.database.driver_connection() as connection:
-            device = await connection.fetchrow(_DEVICE, token_hash(token))
+        device = await service.extras["devices"].find(token_hash(token))
         if device is None:
             raise Unauthorized("Unknown device token.")
         if device["revoked_at"] is not None:

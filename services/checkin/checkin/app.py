@@ -4,13 +4,14 @@ from ticketflow_runtime import Service, ServiceSettings, settings_for
 from ticketflow_schemas.events import TicketCheckedIn, TicketCheckInConflicted
 
 from . import api, handlers
+from .access import KnownDevices
 
 NAME = "checkin"
 Settings = settings_for(NAME)
 
 
 def create_service(settings: ServiceSettings | None = None) -> Service:
-    return Service(
+    service = Service(
         NAME,
         settings or Settings(),
         description="Check-in: lists and scanner devices, single admission online and offline, the desk, live counts and badges.",
@@ -18,3 +19,6 @@ def create_service(settings: ServiceSettings | None = None) -> Service:
         routers=api.routers,
         publishes=[TicketCheckedIn, TicketCheckInConflicted],
     )
+    service.extras["devices"] = KnownDevices(service.database)
+    service.add_worker(service.extras["devices"])
+    return service

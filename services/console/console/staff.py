@@ -94,7 +94,8 @@ def session_cookie(settings: Settings, member: StaffMember) -> dict:
             "secure": settings.session_cookie_secure, "path": "/"}
 
 
-def current_staff(request: Request) -> StaffMember:
+# async: FastAPI runs a plain function dependency in a worker thread, a thread hop per request.
+async def current_staff(request: Request) -> StaffMember:
     settings: Settings = request.app.state.settings
     raw = request.cookies.get(SESSION_COOKIE)
     if not raw:

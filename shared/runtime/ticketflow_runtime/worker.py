@@ -24,8 +24,9 @@ class DrainingWorker(ABC):
     name: str = "worker"
 
     def __init__(self, *, database: Database, channel: str, batch_size: int, poll_seconds: float,
-                 max_backoff: float = 10.0) -> None:
+                 max_backoff: float = 10.0, gather_seconds: float = 0.0) -> None:
         self.database = database
+        self.gather_seconds = gather_seconds
         self.channel = channel
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
@@ -85,4 +86,8 @@ class DrainingWorker(ABC):
             await asyncio.wait_for(self._wakeup.wait(), timeout=seconds)
         except TimeoutError:
             pass
+        else:
+            if self.gather_seconds and not self._stopping.is_set():
+                # Woken by one commit: under load more follow at once, and one batch takes them all.
+                await asyncio.sleep(self.gather_seconds)
         self._wakeup.clear()

@@ -105,7 +105,7 @@ async def scan_all(payloads: list[str], concurrency: int, token: str) -> tuple[f
     return elapsed, latencies, results
 
 
-def scan_with_wrk(payloads: list[str], *, first: int, seconds: float, concurrency: int, token: str) -> dict:
+def scan_with_wrk(payloads: list[str], *, first: int, seconds: int, concurrency: int, token: str) -> dict:
     """wrk scans payloads[first:] for ``seconds``; its figures (requests, seconds, admitted, p50_ms ...)."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt") as listing:
         listing.write("\n".join(payloads))
@@ -182,7 +182,7 @@ async def run(args: argparse.Namespace, report: Report) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="ticketflow_local.bench.checkin")
     parser.add_argument("--tickets", type=int, default=50_000)
-    parser.add_argument("--seconds", type=float, default=10, help="how long wrk scans")
+    parser.add_argument("--seconds", type=int, default=10, help="how long wrk scans")
     parser.add_argument("--scans", type=int, default=10_000, help="scans without wrk")
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()

@@ -107,4 +107,5 @@ async def event_devices(event_id: uuid.UUID, service: ServiceDep, staff: StaffRe
 @router.post("/devices/{device_id}/revoke", status_code=204, summary="Revoke a device: its token stops working")
 async def revoke_device(device_id: uuid.UUID, service: ServiceDep, staff: StaffWriter) -> None:
     async with service.database.unit_of_work() as uow:
-        await gates.revoke_device(uow, device_id)
+        digest = await gates.revoke_device(uow, device_id)
+    service.extras["devices"].forget(digest)  # here at once; other processes by NOTIFY

@@ -6,13 +6,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketflow_runtime import Conflict, NotFound, UnitOfWork, Unprocessable
 
-from ..access import new_device_token
+from ..access import DEVICES_CHANNEL, new_device_token
 from ..store.tables import check_in_lists, devices
 
 
@@ -85,13 +85,18 @@ async def register_device(uow: UnitOfWork, event_id: uuid.UUID, *, name: str, ga
     return device_id, token
 
 
-async def revoke_device(uow: UnitOfWork, device_id: uuid.UUID) -> None:
+async def revoke_device(uow: UnitOfWork, device_id: uuid.UUID) -> str:
+    """Revokes the device; returns its token's hash."""
     device = (await uow.session.execute(select(devices).where(devices.c.id == device_id).with_for_update())).first()
     if device is None:
         raise NotFound("device_not_found", f"No device {device_id}.")
     if device.revoked_at is not None:
         raise Conflict("device_already_revoked", "This device was revoked already.")
     await uow.session.execute(update(devices).where(devices.c.id == device_id).values(revoked_at=datetime.now(UTC)))
+    # Every process of the service forgets the device it may hold in memory.
+    await uow.session.execute(text("SELECT pg_notify(:channel, :digest)"),
+                              {"channel": DEVICES_CHANNEL, "digest": device.token_hash})
+    return device.token_hash
 
 
 async def event_devices(session: AsyncSession, event_id: uuid.UUID) -> list:
