@@ -49,6 +49,7 @@ class KnownDevices:
         self._entries: dict[str, tuple[float, asyncpg.Record]] = {}
         self._forgotten = 0  # bumped by every revocation: a read that raced one is not kept
         self._listener = None
+        self._next_listen = 0.0
 
     async def start(self) -> None:
         self._listener = await self.database.listen(DEVICES_CHANNEL, self.forget)
@@ -57,17 +58,29 @@ class KnownDevices:
         if self._listener is not None:
             await self._listener.close()
 
+    async def _listening(self) -> bool:
+        """Whether revocations reach this process; after a loss nothing is kept, and it listens again
+        (at most every few seconds)."""
+        if self._listener is not None and not self._listener.closed:
+            return True
+        self._forgotten += 1
+        self._entries.clear()
+        if time.monotonic() >= self._next_listen:
+            self._next_listen = time.monotonic() + 5
+            await self.start()
+        return False
+
     def forget(self, digest: str) -> None:
         self._forgotten += 1
         self._entries.pop(digest, None)
 
     async def find(self, digest: str) -> asyncpg.Record | None:
-        if (entry := self._entries.get(digest)) is not None and entry[0] > time.monotonic():
+        listening = await self._listening()
+        if listening and (entry := self._entries.get(digest)) is not None and entry[0] > time.monotonic():
             return entry[1]
         forgotten = self._forgotten
         async with self.database.driver_connection() as connection:
             device = await connection.fetchrow(_DEVICE, digest)
-        listening = self._listener is not None and not self._listener.closed
         if device is not None and listening and forgotten == self._forgotten:
             self._entries[digest] = (time.monotonic() + self.keep_seconds, device)
         return device
