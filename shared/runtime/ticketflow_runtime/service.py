@@ -243,7 +243,8 @@ class _LatencyMetrics:
                 time.perf_counter() - started)
 
 
-def current_service(request: Request) -> Service:
+# async: FastAPI runs a plain function dependency in a worker thread, a hand-off per request.
+async def current_service(request: Request) -> Service:
     return request.app.state.service
 
 
