@@ -144,13 +144,13 @@ async def create_order(body: NewOrder, service: ServiceDep, staff: Writer,
             if idempotency_key is not None:
                 await idempotency.remember(uow, staff.actor, idempotency_key, order_id)
     # Read after the commit: the event's counters stay locked no longer than the hold needs.
-    async with service.database.sessions() as session:
+    async with service.database.single_reads() as session:
         return await order_view(session, order_id)
 
 
 @router.get("/orders/{order_id}", summary="An order: lines, amounts, history, payments, invoice, actions")
 async def get_order(order_id: uuid.UUID, service: ServiceDep, staff: Reader) -> OrderView:
-    async with service.database.sessions() as session:
+    async with service.database.single_reads() as session:
         return await order_view(session, order_id)
 
 
