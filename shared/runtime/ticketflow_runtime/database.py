@@ -47,6 +47,10 @@ class Database:
             connect_args={"server_settings": {"application_name": f"ticketflow-{service}"}},
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # For a read that is one statement: without a transaction (autocommit) it spares
+        # the BEGIN and ROLLBACK round trips around it. Same pool, same connections.
+        self.single_reads = async_sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"),
+                                               expire_on_commit=False)
         self._outbox_watchers: list[Callable[[], None]] = []
 
     def watch_outbox(self, on_committed: Callable[[], None]) -> None:

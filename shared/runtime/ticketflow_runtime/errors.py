@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import asyncpg.exceptions
@@ -91,6 +92,10 @@ def install_error_handlers(app: FastAPI) -> None:
         if refused := find_cause(error, _DATA_ERRORS):
             return error_response(422, "invalid_value",
                                   f"A value in the request cannot be stored: {_first_line(refused)}.")
+        # A check the database makes at commit (a deferred trigger) refuses with the API's
+        # error as JSON in its detail: {"code": ..., and the details}.
+        if (refusal := find_cause(error, (asyncpg.exceptions.RaiseError,))) and (details := _api_refusal(refusal)):
+            return error_response(409, details.pop("code"), refusal.message, details)
         if clash := find_cause(error, (asyncpg.exceptions.UniqueViolationError,)):
             return error_response(409, "already_exists", f"This conflicts with what is stored: {_first_line(clash)}.")
         raise error
@@ -119,3 +124,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorResponse, "description": "Conflicts with the current state"},
     422: {"model": ErrorResponse, "description": "Invalid request"},
 }
+
+
+def _api_refusal(raised: asyncpg.exceptions.RaiseError) -> dict[str, Any] | None:
+    """The API error a database check raised as JSON in its detail ({"code": ..., details}), if it did."""
+    try:
+        details = json.loads(raised.detail or "")
+    except ValueError:
+        return None
+    return details if isinstance(details, dict) and isinstance(details.get("code"), str) else None

@@ -106,7 +106,7 @@ async def public_order(event_id: uuid.UUID, body: PublicOrder, service: ServiceD
                 order = await ordering.load_order(uow.session, order_id, lock=True)
                 await ordering.cancel(uow, order, actor="system", reason="card payment could not be started")
             raise
-    async with service.database.sessions() as session:
+    async with service.database.single_reads() as session:
         order = await ordering.load_order(session, order_id)
     return PublicOrderReceipt(order_id=order.id, order_number=order.number, status=order.status,
                               currency=order.currency, net=order.net, vat=order.vat, gross=order.gross,

@@ -143,14 +143,15 @@ async def create_order(body: NewOrder, service: ServiceDep, staff: Writer,
             )
             if idempotency_key is not None:
                 await idempotency.remember(uow, staff.actor, idempotency_key, order_id)
-    # Read after the commit: the event's counters stay locked no longer than the hold needs.
-    async with service.database.sessions() as session:
-        return await order_view(session, order_id)
+        # Read before the commit, in the same transaction: the tickets are taken only at the
+        # commit (so the event's counters are not locked any longer for it), and a refusal there
+        # answers instead of this view.
+        return await order_view(uow.session, order_id)
 
 
 @router.get("/orders/{order_id}", summary="An order: lines, amounts, history, payments, invoice, actions")
 async def get_order(order_id: uuid.UUID, service: ServiceDep, staff: Reader) -> OrderView:
-    async with service.database.sessions() as session:
+    async with service.database.single_reads() as session:
         return await order_view(session, order_id)
 
 

@@ -2,7 +2,10 @@
 
 Capacity is held atomically with each order: single-row counter updates on the
 event and on each ticket type (guarded by CHECK constraints), so concurrent
-orders can never oversell, and a cancelled order gives its tickets back.
+orders can never oversell, and a cancelled order gives its tickets back. A
+placed order takes its tickets as its transaction commits (a deferred trigger,
+see the migration 5e0c3f1b8d24): the event's hot counter row is then locked
+only for the commit itself, not for a round trip to this process and back.
 """
 
 from __future__ import annotations
@@ -54,7 +57,10 @@ def now() -> datetime:
 
 
 async def place_order(uow: UnitOfWork, spec: OrderSpec, *, actor: str, card_hold: timedelta | None = None) -> uuid.UUID:
-    """Create an order in status requested and hold its tickets."""
+    """Create an order in status requested; its tickets are held as the unit of work commits.
+
+    Too few tickets left refuse the order at the commit (sold_out, quota_exhausted: a
+    409 with what is left, see ticketflow_runtime.errors), and nothing of it is kept."""
     if spec.channel == "public" and spec.payment_method not in PUBLIC_PAYMENT_METHODS:
         raise Unprocessable("payment_method_not_offered",
                             "Orders on the event page are paid by card or invoice.")
@@ -65,7 +71,7 @@ async def place_order(uow: UnitOfWork, spec: OrderSpec, *, actor: str, card_hold
         raise NotFound("event_not_found", f"No event {spec.event_id}.")
     event = rows[0]
     types = {
-        row.type_id: _TicketType(row.type_id, row.type_name, row.net_price, row.quota)
+        row.type_id: _TicketType(row.type_id, row.type_name, row.net_price)
         for row in rows if row.type_id is not None
     }
     if not types:
@@ -115,17 +121,13 @@ async def place_order(uow: UnitOfWork, spec: OrderSpec, *, actor: str, card_hold
             event_organization_id=spec.event_organization_id, placed_at=created,
         )
     )
-    # Last, so the event's counter row stays locked only until the commit that follows.
-    await _hold(session, event, _per_type((t.id, q) for _, t, q, _, _ in lines),
-                {t.id: t for _, t, _, _, _ in lines}, quantity)
     return order_id
 
 
 # Built once, so its cache key is memoized rather than computed per order.
 EVENT_FOR_ORDER = (
     select(events, ticket_types.c.id.label("type_id"), ticket_types.c.name.label("type_name"),
-           ticket_types.c.net_price, ticket_types.c.quota,
-           select(order_number_seq.next_value()).scalar_subquery().label("next_number"))
+           ticket_types.c.net_price, select(order_number_seq.next_value()).scalar_subquery().label("next_number"))
     .outerjoin(ticket_types, ticket_types.c.event_id == events.c.id)
     .where(events.c.id == bindparam("event_id"))
     .order_by(ticket_types.c.position)
@@ -137,7 +139,6 @@ class _TicketType:
     id: uuid.UUID
     name: str
     net_price: int
-    quota: int | None
 
 
 INSERT_ORDER = text("""
@@ -168,48 +169,6 @@ def _per_type(quantities) -> dict[uuid.UUID, int]:
     for type_id, quantity in quantities:
         totals[type_id] = totals.get(type_id, 0) + quantity
     return totals
-
-
-# One statement takes the event's capacity and every ticket type's quota, so the hot
-# counter rows are locked only from this statement to the commit that follows it.
-HOLD = text("""
-    WITH wanted(id, quantity) AS (SELECT * FROM unnest(CAST(:type_ids AS uuid[]), CAST(:quantities AS int[]))),
-    event_hold AS (
-        UPDATE events SET sold = sold + :total
-        WHERE id = :event_id AND sold + :total <= capacity
-        RETURNING id
-    ),
-    type_hold AS (
-        UPDATE ticket_types t SET sold = t.sold + w.quantity
-        FROM wanted w
-        WHERE t.id = w.id AND (t.quota IS NULL OR t.sold + w.quantity <= t.quota) AND EXISTS (SELECT FROM event_hold)
-        RETURNING t.id
-    )
-    SELECT (SELECT count(*) FROM event_hold) AS event_held, (SELECT count(*) FROM type_hold) AS types_held
-""")
-
-
-async def _hold(session: AsyncSession, event, wanted_by_type: dict[uuid.UUID, int], types: dict,
-                quantity: int) -> None:
-    """Take ``quantity`` from the event's capacity and each type's quota, or refuse with what is left."""
-    type_ids = sorted(wanted_by_type)  # a fixed order: concurrent orders lock in the same order
-    held = (await session.execute(HOLD, {
-        "type_ids": type_ids, "quantities": [wanted_by_type[t] for t in type_ids], "total": quantity,
-        "event_id": event.id,
-    })).one()
-    if held.event_held == 1 and held.types_held == len(type_ids):
-        return
-    if held.event_held == 0:
-        left = max(event.capacity - await session.scalar(select(events.c.sold).where(events.c.id == event.id)), 0)
-        raise Conflict("sold_out", f"Only {left} tickets are left for this event.", available=left)
-    for type_id in type_ids:
-        ticket_type = types[type_id]
-        current = await session.scalar(select(ticket_types.c.sold).where(ticket_types.c.id == type_id))
-        if ticket_type.quota is not None and current + wanted_by_type[type_id] > ticket_type.quota:
-            left = max(ticket_type.quota - current, 0)
-            raise Conflict("quota_exhausted", f"Only {left} '{ticket_type.name}' tickets are left.",
-                           ticket_type_id=str(type_id), available=left)
-    raise Conflict("sold_out", "The tickets are no longer available.")
 
 
 async def _release(session: AsyncSession, order) -> None:
