@@ -143,6 +143,10 @@ class MailDispatcher(MessageDispatcher):
         self.sender = sender
         self.mail_from = mail_from
 
+    async def stop(self) -> None:
+        await super().stop()
+        await self.sender.close()
+
     async def deliver(self, message) -> Delivery:
         with continue_trace(message.traceparent, "send email", **{"messaging.template": message.template}):
             # Rendering (templates, QR, ticket PDF) is CPU work: off the event loop, which serves HTTP meanwhile.
