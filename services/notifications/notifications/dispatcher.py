@@ -12,7 +12,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import multiprocessing
 from abc import abstractmethod
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from functools import partial
 from datetime import UTC, datetime, timedelta
 
 import aiosmtplib
@@ -26,7 +30,7 @@ from ticketflow_runtime.worker import DrainingWorker
 from ticketflow_schemas.topics import dead_letter_topic
 
 from .domain import Delivery, MessageStatus, push_outcome, retry_delay, smtp_outcome
-from .mail import SmtpSender, compose
+from .mail import SmtpSender, compose, ready
 from .push import PushMessage, PushProvider
 from .store.tables import messages, push_devices
 
@@ -138,20 +142,52 @@ class MailDispatcher(MessageDispatcher):
     name = "mail-dispatcher"
     channel_name = "email"
 
-    def __init__(self, *, sender: SmtpSender, mail_from: str, **options) -> None:
+    def __init__(self, *, sender: SmtpSender, mail_from: str, render_processes: int = 0, **options) -> None:
         super().__init__(notify_channel=CHANNEL, **options)
         self.sender = sender
         self.mail_from = mail_from
+        self.render_processes = render_processes
+        self._renderer: ProcessPoolExecutor | None = None
+
+    async def start(self) -> None:
+        self._renderer = self._new_renderer()
+        await super().start()
 
     async def stop(self) -> None:
         await super().stop()
         await self.sender.close()
+        if self._renderer is not None:
+            self._renderer.shutdown(wait=False, cancel_futures=True)
+
+    def _new_renderer(self) -> ProcessPoolExecutor | None:
+        """Rendering (templates, QR code, ticket PDF) is CPU work: processes of its own use the other
+        cores and leave the event loop free; without them (0), a thread keeps it off the event loop."""
+        if not self.render_processes:
+            return None
+        # Spawned, not forked: a fork copies the event loop's threads and connections mid-use.
+        renderer = ProcessPoolExecutor(self.render_processes, mp_context=multiprocessing.get_context("spawn"))
+        for _ in range(self.render_processes):  # started now, not by the first emails
+            renderer.submit(ready)
+        return renderer
+
+    async def render(self, message):
+        renderer = self._renderer
+        try:
+            return await asyncio.get_running_loop().run_in_executor(renderer, partial(
+                compose, message.template, message.context, sender=self.mail_from, recipient=message.recipient,
+                message_id=f"<{message.id}@ticketflow>"))
+        except BrokenProcessPool:  # a renderer process died (killed, out of memory): the next messages get new ones
+            if self._renderer is renderer:
+                renderer.shutdown(wait=False, cancel_futures=True)
+                self._renderer = self._new_renderer()
+            raise
 
     async def deliver(self, message) -> Delivery:
         with continue_trace(message.traceparent, "send email", **{"messaging.template": message.template}):
-            # Rendering (templates, QR, ticket PDF) is CPU work: off the event loop, which serves HTTP meanwhile.
-            email = await asyncio.to_thread(compose, message.template, message.context, sender=self.mail_from,
-                                            recipient=message.recipient, message_id=f"<{message.id}@ticketflow>")
+            try:
+                email = await self.render(message)
+            except BrokenProcessPool:
+                return Delivery(MessageStatus.PENDING, "not rendered: a renderer process died; tried again later")
             try:
                 await self.sender.send(email)
             except aiosmtplib.SMTPRecipientsRefused as error:  # the one recipient refused: its answer decides

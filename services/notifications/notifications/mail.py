@@ -83,6 +83,11 @@ def compose(template: str, context: dict[str, Any], *, sender: str, recipient: s
     return message
 
 
+def ready() -> bool:
+    """Sent to a new renderer process so it starts and imports this module before the first email needs it."""
+    return True
+
+
 def _attachments(context: dict[str, Any], language: str) -> list[tuple[str, str, bytes]]:
     found = []
     if context.get("pdf_base64"):  # the invoice, as the orders service rendered it

@@ -1,0 +1,57 @@
+"""Emails rendered in processes of their own; a renderer process that dies is replaced."""
+
+import asyncio
+import os
+import signal
+import uuid
+from types import SimpleNamespace
+
+import pytest
+from concurrent.futures.process import BrokenProcessPool
+
+from notifications.dispatcher import MailDispatcher
+
+TICKET = {"name": "Łukasz Żółć", "language": "sv", "ticket_number": "TF-AAAA-BBBB", "ticket_type": "Pass",
+          "event_id": "e", "event_name": "Nordic Summit", "event_starts_at": "2027-05-01T09:00:00+02:00",
+          "event_venue": "Stockholm", "qr_payload": "AQ-test-payload_123", "attach_ticket_pdf": True}
+
+
+def dispatcher(render_processes: int) -> MailDispatcher:
+    return MailDispatcher(sender=None, mail_from="t@example.com", render_processes=render_processes, database=None,
+                          batch_size=10, poll_seconds=1, max_attempts=3, retry_base_seconds=1, lease_seconds=60)
+
+
+def pending(template: str = "your_ticket") -> SimpleNamespace:
+    return SimpleNamespace(id=uuid.uuid4(), template=template, context=TICKET, recipient="lukasz@example.com")
+
+
+@pytest.mark.parametrize("render_processes", [0, 1])
+def test_an_email_comes_out_the_same_from_a_thread_or_a_process(render_processes: int) -> None:
+    mail = dispatcher(render_processes)
+    mail._renderer = mail._new_renderer()
+    try:
+        email = asyncio.run(mail.render(pending()))
+    finally:
+        if mail._renderer:
+            mail._renderer.shutdown()
+    kinds = [part.get_content_type() for part in email.walk()]
+    assert email["To"] == "lukasz@example.com" and {"image/png", "application/pdf"} <= set(kinds)
+
+
+def test_a_renderer_process_that_dies_is_replaced() -> None:
+    mail = dispatcher(1)
+    mail._renderer = broken = mail._new_renderer()
+
+    async def kill_then_render():
+        await mail.render(pending())  # the worker process is up
+        for pid in list(broken._processes):
+            os.kill(pid, signal.SIGKILL)
+        with pytest.raises(BrokenProcessPool):
+            await mail.render(pending())
+        return await mail.render(pending())
+
+    try:
+        assert asyncio.run(kill_then_render())["To"] == "lukasz@example.com"
+        assert mail._renderer is not broken
+    finally:
+        mail._renderer.shutdown()
