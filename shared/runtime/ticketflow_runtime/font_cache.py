@@ -6,12 +6,13 @@ font in place (the glyphs the document used). So each document gets:
 
 - a copy of a font parsed once (the parsed metrics and character map shared,
   read-only; what laying out text adds to, such as the glyph subset, its own), and
-- at output, a fontTools font of its own to subset, read from bytes kept in memory.
-  Most documents only use common letters: they get a copy of the font cut down
-  once to those (a few hundred glyphs, cheap to read), which fpdf2 then cuts down
-  to the document's glyphs. Subsetting the cut-down font gives the same bytes as
-  subsetting the full one (a test pins this); a document with other letters gets
-  the full font.
+- at output, a fontTools font of its own to subset, read from bytes kept in memory:
+  the font cut down to exactly the document's glyphs already (kept for the next
+  document with the same glyphs), so fpdf2's subsetting keeps them all and its
+  writing finds them compiled. The cut is made from the font cut down once to
+  common letters (a few hundred glyphs, cheap to read) when the document uses no
+  others, else from the full font. Either way the bytes are those fpdf2 makes
+  from the font file (a test pins this).
 
 Relies on these parts of fpdf2 2.8 (pinned by tests that compare the bytes with
 fpdf2's own ``add_font``): ``FPDF.fonts`` holds TTFFont objects, numbered by ``i``
@@ -25,7 +26,6 @@ import copy
 import io
 import threading
 from collections import defaultdict
-from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -44,14 +44,32 @@ _DROPPED_TABLES = ["FFTM", "GDEF", "GPOS", "GSUB", "MATH", "hdmx", "meta", "sbix
                    "EBSC", "SVG ", "CPAL", "COLR"]
 
 
-@dataclass(frozen=True)
-class ParsedFont:
-    """A font file parsed once: fpdf2's font object, the file's bytes, and its common-letters cut."""
+def _subset(data: bytes, *, glyphs: list[str] | None = None, unicodes: list[int] | None = None) -> bytes:
+    """The font in ``data`` cut down to ``glyphs`` or the glyphs of ``unicodes``, its glyphs and the
+    font-wide numbers (bounding box, maxima) compiled anew, as fpdf2's output does."""
+    font = ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
+    options = ftsubset.Options(notdef_outline=True, recommended_glyphs=True, glyph_names=True)
+    options.drop_tables += _DROPPED_TABLES
+    subsetter = ftsubset.Subsetter(options)
+    subsetter.populate(glyphs=glyphs or [], unicodes=unicodes or [])
+    subsetter.subset(font)
+    buffer = io.BytesIO()
+    font.save(buffer)
+    return buffer.getvalue()
 
-    template: TTFFont
-    data: bytes
-    common_data: bytes
-    common_glyphs: frozenset[str]
+
+class ParsedFont:
+    """A font file parsed once: fpdf2's font object, the file's bytes, its common-letters cut,
+    and the cuts to the glyph sets documents used lately."""
+
+    def __init__(self, template: TTFFont, data: bytes) -> None:
+        self.template = template
+        self.data = data
+        cmap = template.cmap
+        self.common_data = _subset(data, unicodes=[code for code in COMMON_CODEPOINTS if code in cmap])
+        self.common_glyphs = frozenset(ttLib.TTFont(io.BytesIO(self.common_data), lazy=True).getGlyphOrder())
+        # Documents often use the same glyphs (labels, digits): their cut is made once.
+        self._cut = lru_cache(maxsize=256)(self._make_cut)
 
     def for_document(self, key: str, index: int) -> TTFFont:
         """A copy for one document: shared metrics, its own (empty) glyph subset, as ``add_font``
@@ -65,10 +83,14 @@ class ParsedFont:
         return font
 
     def prepare_output(self, font: TTFFont) -> None:
-        """Give ``font`` a fontTools font of its own for fpdf2 to subset and write."""
-        used = set(font.subset.get_all_glyph_names())
-        data = self.common_data if used <= self.common_glyphs else self.data
-        font.ttfont = ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
+        """Give ``font`` a fontTools font of its own for fpdf2 to subset and write: cut down to the
+        document's glyphs already, so its glyphs and bounding boxes need not be compiled again."""
+        cut = self._cut(frozenset(font.subset.get_all_glyph_names()))
+        font.ttfont = ttLib.TTFont(io.BytesIO(cut), recalcTimestamp=False, recalcBBoxes=False, lazy=True)
+
+    def _make_cut(self, glyphs: frozenset[str]) -> bytes:
+        # From the common-letters cut when it has them all: a few hundred glyphs to read, not thousands.
+        return _subset(self.common_data if glyphs <= self.common_glyphs else self.data, glyphs=sorted(glyphs))
 
 
 _parse_lock = threading.Lock()
@@ -76,21 +98,9 @@ _parse_lock = threading.Lock()
 
 @lru_cache(maxsize=8)
 def _parse(path: Path, style: str) -> ParsedFont:
-    data = path.read_bytes()
     holder = FPDF()
     holder.add_font("font", style, path)
-    template = holder.fonts[f"font{style}"]
-    full = ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
-    cmap = full.getBestCmap()
-    options = ftsubset.Options(notdef_outline=True, recommended_glyphs=True, glyph_names=True)
-    options.drop_tables += _DROPPED_TABLES
-    subsetter = ftsubset.Subsetter(options)
-    subsetter.populate(unicodes=[code for code in COMMON_CODEPOINTS if code in cmap])
-    subsetter.subset(full)
-    common_glyphs = frozenset(full.getGlyphOrder())
-    buffer = io.BytesIO()
-    full.save(buffer)
-    return ParsedFont(template=template, data=data, common_data=buffer.getvalue(), common_glyphs=common_glyphs)
+    return ParsedFont(holder.fonts[f"font{style}"], path.read_bytes())
 
 
 def parsed_font(path: Path, style: str) -> ParsedFont:
