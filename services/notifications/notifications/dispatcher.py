@@ -13,6 +13,9 @@ import asyncio
 import json
 import logging
 import multiprocessing
+import os
+import threading
+import time
 from abc import abstractmethod
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -165,7 +168,8 @@ class MailDispatcher(MessageDispatcher):
         if not self.render_processes:
             return None
         # Spawned, not forked: a fork copies the event loop's threads and connections mid-use.
-        renderer = ProcessPoolExecutor(self.render_processes, mp_context=multiprocessing.get_context("spawn"))
+        renderer = ProcessPoolExecutor(self.render_processes, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=exit_with_parent, initargs=(os.getpid(),))
         for _ in range(self.render_processes):  # started now, not by the first emails
             renderer.submit(ready)
         return renderer
@@ -224,6 +228,17 @@ class PushDispatcher(MessageDispatcher):
             # The app was uninstalled or the token rotated: never send to it again.
             await session.execute(delete(push_devices).where(push_devices.c.platform == message.context["platform"],
                                                              push_devices.c.token == message.context["token"]))
+
+
+def exit_with_parent(parent: int) -> None:
+    """In a renderer process: end when the service does, even when it was killed (SIGKILL leaves
+    its workers waiting on a queue that they themselves keep open)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def park(outbox: Outbox, message, *, reason: str, error: str | None, attempts: int) -> None:

@@ -3,7 +3,11 @@
 import asyncio
 import os
 import signal
+import subprocess
+import sys
+import time
 import uuid
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -55,3 +59,33 @@ def test_a_renderer_process_that_dies_is_replaced() -> None:
         assert mail._renderer is not broken
     finally:
         mail._renderer.shutdown()
+
+
+def test_renderer_processes_end_when_the_service_is_killed(tmp_path) -> None:
+    script = tmp_path / "service.py"
+    script.write_text(
+        "import os, time\n"
+        "from notifications.dispatcher import MailDispatcher\n"
+        "if __name__ == '__main__':\n"
+        "    mail = MailDispatcher(sender=None, mail_from='t@example.com', render_processes=2, database=None,\n"
+        "                          batch_size=1, poll_seconds=1, max_attempts=1, retry_base_seconds=1, lease_seconds=1)\n"
+        "    renderer = mail._new_renderer()\n"
+        "    [future.result() for future in [renderer.submit(os.getpid) for _ in range(2)]]\n"
+        "    print(*renderer._processes, flush=True)\n"
+        "    time.sleep(60)\n")
+    service = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    workers = [int(pid) for pid in service.stdout.readline().split()]
+    assert workers
+    service.kill()
+    service.wait()
+    deadline = time.monotonic() + 10
+    while any(alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not any(alive(pid) for pid in workers)
+
+
+def alive(pid: int) -> bool:
+    try:  # a process that ended but was not waited for yet (a zombie) counts as ended
+        return "\nState:\tZ" not in Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
