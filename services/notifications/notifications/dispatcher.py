@@ -19,8 +19,8 @@ import time
 from abc import abstractmethod
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from functools import partial
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import aiosmtplib
 from sqlalchemy import delete, func, select, update

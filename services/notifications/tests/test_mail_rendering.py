@@ -1,4 +1,4 @@
-"""Emails rendered in processes of their own; a renderer process that dies is replaced."""
+"""Emails rendered in processes of their own; one that dies is replaced, and they end with the service."""
 
 import asyncio
 import os
@@ -7,11 +7,11 @@ import subprocess
 import sys
 import time
 import uuid
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from concurrent.futures.process import BrokenProcessPool
 
 from notifications.dispatcher import MailDispatcher
 
