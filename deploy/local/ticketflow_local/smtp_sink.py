@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import mailbox
 import signal
-from email import message_from_bytes, policy
 from pathlib import Path
 
 from aiosmtpd.controller import Controller
@@ -46,14 +45,24 @@ class MaildirHandler:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd API)
-        message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.SMTP)
-        # The envelope recipients are what the server was asked to deliver to.
-        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
-        message["X-Envelope-From"] = envelope.mail_from or ""
-        self.mailbox.add(mailbox.MaildirMessage(message))
+        # Kept as received, not parsed and written anew (most of the sink's work per message), with the
+        # envelope's recipients (what the server was asked to deliver to) and sender added to the header.
+        raw = envelope.original_content or envelope.content
+        envelope_headers = (f"X-Envelope-To: {', '.join(envelope.rcpt_tos)}\r\n"
+                            f"X-Envelope-From: {envelope.mail_from or ''}\r\n").encode()
+        self.mailbox.add(with_header_lines(raw, envelope_headers))
         if any(rcpt.split("@", 1)[0].lower().startswith("slow") for rcpt in envelope.rcpt_tos):
             await asyncio.sleep(SLOW_ANSWER_SECONDS)
         return "250 Message accepted for delivery"
+
+
+def with_header_lines(raw: bytes, lines: bytes) -> bytes:
+    """The message with ``lines`` (each ending in CRLF) added at the end of its header."""
+    end = raw.find(b"\r\n\r\n")
+    end = end + 2 if end >= 0 else len(raw)  # after the header's last line; no body: at the end
+    if end == len(raw) and not raw.endswith(b"\r\n"):
+        raw, end = raw + b"\r\n", end + 2
+    return raw[:end] + lines + raw[end:]
 
 
 def main() -> None:

@@ -22,6 +22,9 @@ class MailSettings(ServiceSettings):
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
     mail_from: str = "ticketflow <tickets@ticketflow.localhost>"
     mail_batch_size: int = Field(default=50, ge=1)
+    mail_render_processes: int = Field(
+        default=2, ge=0, description="processes rendering emails (templates, QR code, ticket PDF) beside the "
+                                     "service, about one per core; 0 renders in a thread of the service")
     mail_max_attempts: int = Field(default=8, ge=1)
     mail_retry_base_seconds: float = Field(default=5.0, gt=0, description="first retry delay; it doubles each time")
     delivery_lease_seconds: float = Field(
@@ -72,6 +75,7 @@ def create_service(settings: ServiceSettings | None = None) -> Service:
                               username=settings.smtp_username, password=settings.smtp_password,
                               timeout=settings.smtp_timeout_seconds),
             mail_from=settings.mail_from, batch_size=settings.mail_batch_size,
+            render_processes=settings.mail_render_processes,
             max_attempts=settings.mail_max_attempts, **delivery,
         )
     )

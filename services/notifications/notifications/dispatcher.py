@@ -12,8 +12,15 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import multiprocessing
+import os
+import threading
+import time
 from abc import abstractmethod
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 import aiosmtplib
 from sqlalchemy import delete, func, select, update
@@ -26,7 +33,7 @@ from ticketflow_runtime.worker import DrainingWorker
 from ticketflow_schemas.topics import dead_letter_topic
 
 from .domain import Delivery, MessageStatus, push_outcome, retry_delay, smtp_outcome
-from .mail import SmtpSender, compose
+from .mail import SmtpSender, compose, ready
 from .push import PushMessage, PushProvider
 from .store.tables import messages, push_devices
 
@@ -138,16 +145,53 @@ class MailDispatcher(MessageDispatcher):
     name = "mail-dispatcher"
     channel_name = "email"
 
-    def __init__(self, *, sender: SmtpSender, mail_from: str, **options) -> None:
+    def __init__(self, *, sender: SmtpSender, mail_from: str, render_processes: int = 0, **options) -> None:
         super().__init__(notify_channel=CHANNEL, **options)
         self.sender = sender
         self.mail_from = mail_from
+        self.render_processes = render_processes
+        self._renderer: ProcessPoolExecutor | None = None
+
+    async def start(self) -> None:
+        self._renderer = self._new_renderer()
+        await super().start()
+
+    async def stop(self) -> None:
+        await super().stop()
+        await self.sender.close()
+        if self._renderer is not None:
+            self._renderer.shutdown(wait=False, cancel_futures=True)
+
+    def _new_renderer(self) -> ProcessPoolExecutor | None:
+        """Rendering (templates, QR code, ticket PDF) is CPU work: processes of its own use the other
+        cores and leave the event loop free; without them (0), a thread keeps it off the event loop."""
+        if not self.render_processes:
+            return None
+        # Spawned, not forked: a fork copies the event loop's threads and connections mid-use.
+        renderer = ProcessPoolExecutor(self.render_processes, mp_context=multiprocessing.get_context("spawn"),
+                                       initializer=exit_with_parent, initargs=(os.getpid(),))
+        for _ in range(self.render_processes):  # started now, not by the first emails
+            renderer.submit(ready)
+        return renderer
+
+    async def render(self, message):
+        renderer = self._renderer
+        try:
+            return await asyncio.get_running_loop().run_in_executor(renderer, partial(
+                compose, message.template, message.context, sender=self.mail_from, recipient=message.recipient,
+                message_id=f"<{message.id}@ticketflow>"))
+        except BrokenProcessPool:  # a renderer process died (killed, out of memory): the next messages get new ones
+            if self._renderer is renderer:
+                renderer.shutdown(wait=False, cancel_futures=True)
+                self._renderer = self._new_renderer()
+            raise
 
     async def deliver(self, message) -> Delivery:
         with continue_trace(message.traceparent, "send email", **{"messaging.template": message.template}):
-            # Rendering (templates, QR, ticket PDF) is CPU work: off the event loop, which serves HTTP meanwhile.
-            email = await asyncio.to_thread(compose, message.template, message.context, sender=self.mail_from,
-                                            recipient=message.recipient, message_id=f"<{message.id}@ticketflow>")
+            try:
+                email = await self.render(message)
+            except BrokenProcessPool:
+                return Delivery(MessageStatus.PENDING, "not rendered: a renderer process died; tried again later")
             try:
                 await self.sender.send(email)
             except aiosmtplib.SMTPRecipientsRefused as error:  # the one recipient refused: its answer decides
@@ -184,6 +228,17 @@ class PushDispatcher(MessageDispatcher):
             # The app was uninstalled or the token rotated: never send to it again.
             await session.execute(delete(push_devices).where(push_devices.c.platform == message.context["platform"],
                                                              push_devices.c.token == message.context["token"]))
+
+
+def exit_with_parent(parent: int) -> None:
+    """In a renderer process: end when the service does, even when it was killed (SIGKILL leaves
+    its workers waiting on a queue that they themselves keep open)."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
 def park(outbox: Outbox, message, *, reason: str, error: str | None, attempts: int) -> None:

@@ -8,6 +8,7 @@ attachments (the invoice, the printable ticket).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import date, datetime
 from email.message import EmailMessage
@@ -82,6 +83,11 @@ def compose(template: str, context: dict[str, Any], *, sender: str, recipient: s
     return message
 
 
+def ready() -> bool:
+    """Sent to a new renderer process so it starts and imports this module before the first email needs it."""
+    return True
+
+
 def _attachments(context: dict[str, Any], language: str) -> list[tuple[str, str, bytes]]:
     found = []
     if context.get("pdf_base64"):  # the invoice, as the orders service rendered it
@@ -97,19 +103,61 @@ def _attachments(context: dict[str, Any], language: str) -> list[tuple[str, str,
 
 
 class SmtpSender:
+    """Sends over a few SMTP connections kept open between messages: connecting (and
+    TLS, and login) once per connection rather than once per message.
+
+    A connection goes back to the pool only after a message it carried was accepted;
+    after any error it is closed, so the next message starts on a fresh one. When a
+    kept connection turns out closed by the server (idle too long, restarted), the
+    message is sent on a new one; as with a crash, should the server have hung up
+    after taking it, it arrives twice.
+    """
+
     def __init__(self, *, host: str, port: int, security: SmtpSecurity, username: str | None,
-                 password: str | None, timeout: float) -> None:
+                 password: str | None, timeout: float, connections: int = 8) -> None:
         self.host = host
         self.port = port
         self.security = security
         self.username = username
         self.password = password
         self.timeout = timeout
+        self._slots = asyncio.Semaphore(connections)
+        self._idle: list[aiosmtplib.SMTP] = []
 
     async def send(self, message: EmailMessage) -> None:
         """Raises aiosmtplib errors; the caller classifies them."""
-        await aiosmtplib.send(
-            message,
+        async with self._slots:
+            while self._idle:
+                client = self._idle.pop()
+                if not client.is_connected:
+                    continue
+                try:
+                    await self._send_on(client, message)
+                    return
+                except aiosmtplib.SMTPServerDisconnected:
+                    pass  # closed while idle: the message goes out on a new connection
+            client = self._client()
+            await client.connect()
+            await self._send_on(client, message)
+
+    async def close(self) -> None:
+        idle, self._idle = self._idle, []
+        for client in idle:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
+
+    async def _send_on(self, client: aiosmtplib.SMTP, message: EmailMessage) -> None:
+        try:
+            await client.send_message(message)
+        except BaseException:
+            client.close()
+            raise
+        self._idle.append(client)
+
+    def _client(self) -> aiosmtplib.SMTP:
+        return aiosmtplib.SMTP(
             hostname=self.host,
             port=self.port,
             use_tls=self.security == "tls",

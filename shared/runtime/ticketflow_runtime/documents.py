@@ -21,6 +21,8 @@ from pathlib import Path
 import segno
 from fpdf import FPDF
 
+from .font_cache import ParsedFont, parsed_font
+
 log = logging.getLogger(__name__)
 
 # Debian/Ubuntu (fonts-dejavu-core), Fedora, Alpine, Arch, and a local install.
@@ -29,7 +31,9 @@ FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/de
 QUIET_ZONE = 4  # modules: the blank margin scanners need around a QR code
 
 
+@lru_cache(maxsize=64)
 def make_qr(payload: str) -> segno.QRCode:
+    """The payload's QR code, encoded once for an email's PNG and its ticket PDF (codes are only read)."""
     # Level M exactly (no boosting), a full QR code (not Micro QR), whatever the payload's length.
     return segno.make(payload, error="m", boost_error=False, micro=False)
 
@@ -68,9 +72,10 @@ class DocumentPDF(FPDF):
         super().__init__(orientation="P", unit="mm", format=page_format)
         fonts = find_dejavu_sans(FONT_DIRS if font_dirs is None else font_dirs)
         self.family = "dejavu" if fonts else "helvetica"
+        self._parsed_fonts: dict[str, ParsedFont] = {}
         if fonts:
-            self.add_font(self.family, "", fonts[0])
-            self.add_font(self.family, "B", fonts[1])
+            self._add_parsed_font("", fonts[0])
+            self._add_parsed_font("B", fonts[1])
         self.set_margins(margin, margin, margin)
         self.set_auto_page_break(False)
 
@@ -80,7 +85,15 @@ class DocumentPDF(FPDF):
         self.set_title(self.showable(title))
         self.set_creator("ticketflow")
         self.set_lang(language)
+        for key, parsed in self._parsed_fonts.items():
+            parsed.prepare_output(self.fonts[key])
         return bytes(self.output())
+
+    def _add_parsed_font(self, style: str, path: Path) -> None:
+        """As ``add_font``, but from a font parsed once per process (font_cache)."""
+        key, parsed = f"{self.family}{style}", parsed_font(path, style)
+        self.fonts[key] = parsed.for_document(key, index=len(self.fonts) + 1)
+        self._parsed_fonts[key] = parsed
 
     def showable(self, text: str) -> str:
         """The text as the current family can show it."""

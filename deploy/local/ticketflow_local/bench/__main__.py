@@ -1,6 +1,6 @@
 """make bench / make soak: start what the benchmarks need, run the chosen ones, stop what was started.
 
-    python -m ticketflow_local.bench [NAME ...] [--orders N] [--minutes M] [--rate R]
+    python -m ticketflow_local.bench [NAME ...] [--orders N] [--emails N] [--minutes M] [--rate R]
 
 Without names: the whole-flow benchmark, then the per-service ones. ``soak`` is
 run only when named (``make soak``).
@@ -36,6 +36,7 @@ def commands(args: argparse.Namespace) -> list[tuple[list[str], tuple[str, ...]]
     for name in names:
         command, services = BENCHMARKS[name]
         extra = {"wholeflow": ["--orders", args.orders] if args.orders else [],
+                 "notifications": ["--emails", args.emails] if args.emails else [],
                  "soak": [*(["--minutes", args.minutes] if args.minutes else []),
                           *(["--rate", args.rate] if args.rate else [])]}.get(name, [])
         chosen.append(([*command, *map(str, extra)], services))
@@ -47,6 +48,7 @@ def main() -> int:
     parser.add_argument("names", nargs="*", metavar="NAME",
                         help=f"benchmarks to run: {', '.join(BENCHMARKS)} (default: all but soak)")
     parser.add_argument("--orders", type=int, help="orders in the whole-flow benchmark's pass at the maximum rate")
+    parser.add_argument("--emails", type=int, help="emails in the notifications burst (default 2,000)")
     parser.add_argument("--minutes", type=float, help="how long the soak runs")
     parser.add_argument("--rate", type=float, help="the soak's orders per second (default: half the measured maximum)")
     args = parser.parse_args()

@@ -27,6 +27,7 @@ from ticketflow_schemas.envelope import Envelope
 
 from ..config import REPO_ROOT, plain_database_url, stack_env
 from ..flow import read_topics
+from .cleanup import tidy_up
 from .report import Report, percentile
 
 TICKETS_PER_ORDER = 3
@@ -112,6 +113,8 @@ async def run(args: argparse.Namespace, report: Report) -> None:
         report.row("ticket.assigned -> accepted by the SMTP server",
                    f"p50 {percentile(latencies, 50):,.0f} ms, p99 {percentile(latencies, 99):,.0f} ms "
                    "(a burst: later emails queue behind earlier ones)")
+    # Thousands of ticket emails left in the sink would slow down the end-to-end tests' mail searches.
+    await tidy_up("mailbench-")
 
 
 def main() -> None:
