@@ -64,8 +64,8 @@ async def _log_message(uow: UnitOfWork, *, channel: str, template: str, recipien
         "subject_id": subject_id, "status": MessageStatus.PENDING.value, "traceparent": current_traceparent()})
     if inserted.first() is None:
         return False
-    # Notifications with the same payload in one transaction are delivered once.
-    await uow.session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": _DISPATCHER_CHANNELS[channel]})
+    # The dispatchers claim with SKIP LOCKED in any process: this one's, woken at the commit, will do.
+    uow.wake.add(_DISPATCHER_CHANNELS[channel])
     return True
 
 

@@ -28,6 +28,8 @@ class UnitOfWork:
     outbox: Outbox
     envelope: Envelope | None = field(default=None)
     """The event being handled, when the work is a Kafka handler's."""
+    wake: set[str] = field(default_factory=set)
+    """Channels of the workers (`DrainingWorker`) to wake once this work has committed."""
 
 
 class Database:
@@ -51,27 +53,34 @@ class Database:
         # the BEGIN and ROLLBACK round trips around it. Same pool, same connections.
         self.single_reads = async_sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"),
                                                expire_on_commit=False)
-        self._outbox_watchers: list[Callable[[], None]] = []
+        self._wakers: dict[str, list[Callable[[], None]]] = {}
 
-    def watch_outbox(self, on_committed: Callable[[], None]) -> None:
-        """Call ``on_committed`` after each commit that wrote outbox rows (the relay drains them at once)."""
-        self._outbox_watchers.append(on_committed)
+    def on_wake(self, channel: str, wake: Callable[[], None]) -> None:
+        """Call ``wake`` when work of this process commits rows for ``channel``'s worker.
 
-    def outbox_committed(self) -> None:
-        """Outbox rows were committed; for writers outside `unit_of_work`."""
-        for on_committed in self._outbox_watchers:
-            on_committed()
+        In-process rather than a NOTIFY in the writers' transactions: PostgreSQL commits
+        notifying transactions one at a time (a global lock held through each commit's
+        disk flush), which would cap a service at one commit per flush.
+        """
+        self._wakers.setdefault(channel, []).append(wake)
+
+    def wake(self, channels: set[str]) -> None:
+        """Rows for these channels' workers were committed (`unit_of_work` calls it after its commit)."""
+        for channel in channels:
+            for wake in self._wakers.get(channel, ()):
+                wake()
 
     @asynccontextmanager
     async def unit_of_work(self, envelope: Envelope | None = None) -> AsyncIterator[UnitOfWork]:
         """Commits when the block ends normally, rolls back when it raises."""
         async with self.sessions() as session:
             async with session.begin():
-                uow = UnitOfWork(session=session, outbox=Outbox(session, self.service), envelope=envelope)
+                wake: set[str] = set()
+                uow = UnitOfWork(session=session, outbox=Outbox(session, self.service, wake=wake),
+                                 envelope=envelope, wake=wake)
                 yield uow
                 await uow.outbox.flush()
-            if uow.outbox.written:
-                self.outbox_committed()
+            self.wake(wake)
 
     @asynccontextmanager
     async def driver_connection(self) -> AsyncIterator[asyncpg.Connection]:

@@ -110,14 +110,15 @@ class Outbox:
     ``add`` writes at once. ``stage`` only prepares the row, with the trace
     context current at that moment, and ``flush`` writes everything staged in
     one statement: for handlers that emit many events. The unit of work flushes
-    what is left before it commits, then wakes the relay when ``written``.
+    what is left before it commits; rows written add the relay's channel to
+    ``wake``, which the unit of work wakes after its commit.
     """
 
-    def __init__(self, session: AsyncSession, service: str) -> None:
+    def __init__(self, session: AsyncSession, service: str, *, wake: set[str] | None = None) -> None:
         self.session = session
         self.service = service
         self._staged: list[OutboxRecord] = []
-        self.written = False
+        self._wake = set() if wake is None else wake
 
     async def add(self, event: Event) -> Envelope:
         envelope = self.stage(event)
@@ -149,7 +150,7 @@ class Outbox:
                 "created": [row.created_at for row in staged],
             },
         )
-        self.written = True
+        self._wake.add(notify_channel(self.service))
 
 
 class OutboxRelay(DrainingWorker):

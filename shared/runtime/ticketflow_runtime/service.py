@@ -123,7 +123,6 @@ class Service:
             publish_timeout=settings.kafka_request_timeout_ms / 1000 + 10,
             retention=timedelta(hours=settings.outbox_retention_hours),
         )
-        self.database.watch_outbox(self.relay.wake)
         self.workers: list[DrainingWorker] = [self.relay]
         self.asyncapi = AsyncAPI(self.broker, title=f"ticketflow {name}", version=version, description=description)
         self.app = self._build_app(routers, description, version)

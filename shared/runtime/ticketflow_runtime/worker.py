@@ -48,6 +48,7 @@ class DrainingWorker(ABC):
         """Hook for metrics when a batch fails."""
 
     async def start(self) -> None:
+        self.database.on_wake(self.channel, self.wake)
         await self._listen()
         self._task = asyncio.create_task(self._run(), name=self.name)
 
