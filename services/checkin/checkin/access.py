@@ -110,6 +110,10 @@ class Scanner:
         if self.event_id is not None and self.event_id != event_id:
             raise ApiError(403, "other_event", "This scanner is registered for another event.")
 
+    def only_list(self) -> uuid.UUID | None:
+        """The one list this scanner scans for, when it has exactly one."""
+        return next(iter(self.list_ids)) if self.list_ids is not None and len(self.list_ids) == 1 else None
+
     def check_list(self, list_id: uuid.UUID) -> None:
         if self.list_ids is not None and list_id not in self.list_ids:
             raise ApiError(403, "list_not_allowed", "This scanner does not scan for that check-in list.")

@@ -50,11 +50,16 @@ def run(coroutine):
     return asyncio.run(coroutine)
 
 
+async def known_devices(database: FakeDatabase) -> KnownDevices:
+    devices = KnownDevices(database)
+    await devices.start()
+    return devices
+
+
 def test_a_device_is_read_once_while_nothing_is_revoked() -> None:
     async def scenario():
         database = FakeDatabase()
-        devices = KnownDevices(database)
-        await devices.start()
+        devices = await known_devices(database)
         for _ in range(3):
             assert (await devices.find("a"))["revoked_at"] is None
         return database.reads
@@ -65,8 +70,7 @@ def test_a_device_is_read_once_while_nothing_is_revoked() -> None:
 def test_a_revocation_is_read_at_once() -> None:
     async def scenario():
         database = FakeDatabase()
-        devices = KnownDevices(database)
-        await devices.start()
+        devices = await known_devices(database)
         await devices.find("a")
         database.revoked.add("a")
         devices.forget("a")  # what the revocation's NOTIFY (or the revoking request) does
@@ -78,8 +82,7 @@ def test_a_revocation_is_read_at_once() -> None:
 def test_a_read_that_raced_a_revocation_is_not_kept() -> None:
     async def scenario():
         database = FakeDatabase()
-        devices = KnownDevices(database)
-        await devices.start()
+        devices = await known_devices(database)
         database.during_read = lambda: devices.forget("a")
         await devices.find("a")
         database.during_read = None
@@ -92,8 +95,7 @@ def test_a_read_that_raced_a_revocation_is_not_kept() -> None:
 def test_nothing_is_kept_without_notifications() -> None:
     async def scenario():
         database = FakeDatabase(can_listen=False)
-        devices = KnownDevices(database)
-        await devices.start()
+        devices = await known_devices(database)
         await devices.find("a")
         await devices.find("a")
         return database.reads
@@ -104,8 +106,7 @@ def test_nothing_is_kept_without_notifications() -> None:
 def test_a_lost_listen_connection_forgets_everything_and_listens_again() -> None:
     async def scenario():
         database = FakeDatabase()
-        devices = KnownDevices(database)
-        await devices.start()
+        devices = await known_devices(database)
         await devices.find("a")
         database.listeners[-1].closed = True
         await devices.find("a")  # read again: revocations may have been missed

@@ -55,7 +55,7 @@ _ADMIT = (
 
 async def try_admit(database: Database, request: ScanInput, scanner: Scanner) -> str | None:
     """The scan's answer as JSON when this path decides it, else None (`scanning.scan` decides)."""
-    list_id = request.list_id or _only_list(scanner)
+    list_id = request.list_id or scanner.only_list()
     if (request.payload is None or request.direction is not Direction.ENTRY or request.mode is not Mode.ONLINE
             or list_id is None):
         return None
@@ -79,12 +79,6 @@ async def try_admit(database: Database, request: ScanInput, scanner: Scanner) ->
                                         scanned_secret_version=body.secret_version) is None):
             return None
         return await _admit(connection, database, ticket, check_list, request, scanner, at)
-
-
-def _only_list(scanner: Scanner) -> uuid.UUID | None:
-    if scanner.list_ids is not None and len(scanner.list_ids) == 1:
-        return next(iter(scanner.list_ids))
-    return None
 
 
 def _split(facts: asyncpg.Record) -> tuple[SimpleNamespace | None, SimpleNamespace | None]:

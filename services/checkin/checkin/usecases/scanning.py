@@ -176,8 +176,7 @@ async def _decide(uow: UnitOfWork, request: ScanInput, scanner: Scanner) -> tupl
 async def check_in_list_for(session: AsyncSession, list_id: uuid.UUID | None, event_id: uuid.UUID,
                             scanner: Scanner):
     """The list a scan is for: the one named, the scanner's only list, or the event's default list."""
-    if list_id is None and scanner.list_ids is not None and len(scanner.list_ids) == 1:
-        list_id = next(iter(scanner.list_ids))
+    list_id = list_id or scanner.only_list()
     if list_id is not None:
         scanner.check_list(list_id)
         found = (await session.execute(_LIST_BY_ID, {"list_id": list_id})).first()
