@@ -33,7 +33,7 @@ from ticketflow_runtime.worker import DrainingWorker
 from ticketflow_schemas.topics import dead_letter_topic
 
 from .domain import Delivery, MessageStatus, push_outcome, retry_delay, smtp_outcome
-from .mail import SmtpSender, compose, ready
+from .mail import SmtpSender, ready, render
 from .push import PushMessage, PushProvider
 from .store.tables import messages, push_devices
 
@@ -178,7 +178,7 @@ class MailDispatcher(MessageDispatcher):
         renderer = self._renderer
         try:
             return await asyncio.get_running_loop().run_in_executor(renderer, partial(
-                compose, message.template, message.context, sender=self.mail_from, recipient=message.recipient,
+                render, message.template, message.context, sender=self.mail_from, recipient=message.recipient,
                 message_id=f"<{message.id}@ticketflow>"))
         except BrokenProcessPool:  # a renderer process died (killed, out of memory): the next messages get new ones
             if self._renderer is renderer:

@@ -4,13 +4,20 @@ Templates live in ``templates/<language>/<template>.{subject,txt,html}.j2``; a
 language without its own falls back to English. A message carries a text and
 an HTML part, the ticket's QR code inline when there is one, and its
 attachments (the invoice, the printable ticket).
+
+A message is rendered to its bytes (``OutgoingEmail``) where it is composed, in a
+renderer process: what the event loop then sends is the SMTP dialogue only. Its
+parts are 7-bit clean (non-ASCII text quoted-printable, headers encoded), so any
+server takes them; only an address that is not ASCII needs SMTPUTF8.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+from dataclasses import dataclass
 from datetime import date, datetime
+from email import policy
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
@@ -26,6 +33,7 @@ LANGUAGES = ("en", "sv")
 FALLBACK_LANGUAGE = "en"
 
 SmtpSecurity = Literal["none", "starttls", "tls"]
+SEVEN_BIT = policy.SMTP.clone(cte_type="7bit")  # CRLF line ends, parts encoded for any server
 
 def money(minor: int, currency: str, language: str) -> str:
     """1234550 SEK: "SEK 12,345.50" (en), "12 345,50 SEK" (sv)."""
@@ -63,7 +71,7 @@ def compose(template: str, context: dict[str, Any], *, sender: str, recipient: s
     language = context.get("language") if context.get("language") in LANGUAGES else FALLBACK_LANGUAGE
     qr_cid = make_msgid(domain="ticketflow")
     values = {**context, "language": language, "qr_cid": qr_cid[1:-1]}
-    message = EmailMessage()
+    message = EmailMessage(policy=SEVEN_BIT)
     message["Subject"] = _render(template, "subject", language, values).strip()
     message["From"] = sender
     message["To"] = recipient
@@ -81,6 +89,24 @@ def compose(template: str, context: dict[str, Any], *, sender: str, recipient: s
     # Last: set_content and the multipart conversions drop Content-* headers set before them.
     message["Content-Language"] = language
     return message
+
+
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """A message as the SMTP dialogue sends it: its envelope and its bytes."""
+
+    sender: str
+    recipients: tuple[str, ...]
+    data: bytes
+    smtputf8: bool  # an address is not ASCII: the server must take SMTPUTF8, and headers go as UTF-8
+
+
+def render(template: str, context: dict[str, Any], *, sender: str, recipient: str, message_id: str) -> OutgoingEmail:
+    """``compose``, flattened to the bytes the server receives."""
+    message = compose(template, context, sender=sender, recipient=recipient, message_id=message_id)
+    smtputf8 = not (sender + recipient).isascii()
+    data = message.as_bytes(policy=policy.SMTPUTF8.clone(cte_type="7bit") if smtputf8 else SEVEN_BIT)
+    return OutgoingEmail(sender=sender, recipients=(recipient,), data=data, smtputf8=smtputf8)
 
 
 def ready() -> bool:
@@ -124,7 +150,7 @@ class SmtpSender:
         self._slots = asyncio.Semaphore(connections)
         self._idle: list[aiosmtplib.SMTP] = []
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: OutgoingEmail) -> None:
         """Raises aiosmtplib errors; the caller classifies them."""
         async with self._slots:
             while self._idle:
@@ -148,9 +174,10 @@ class SmtpSender:
             except (aiosmtplib.SMTPException, OSError):
                 client.close()
 
-    async def _send_on(self, client: aiosmtplib.SMTP, message: EmailMessage) -> None:
+    async def _send_on(self, client: aiosmtplib.SMTP, message: OutgoingEmail) -> None:
         try:
-            await client.send_message(message)
+            await client.sendmail(message.sender, list(message.recipients), message.data,
+                                  mail_options=["SMTPUTF8"] if message.smtputf8 else [])
         except BaseException:
             client.close()
             raise

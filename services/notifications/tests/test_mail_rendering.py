@@ -8,12 +8,14 @@ import sys
 import time
 import uuid
 from concurrent.futures.process import BrokenProcessPool
+from email import message_from_bytes, policy
 from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from notifications.dispatcher import MailDispatcher
+from notifications.mail import render
 
 TICKET = {"name": "Łukasz Żółć", "language": "sv", "ticket_number": "TF-AAAA-BBBB", "ticket_type": "Pass",
           "event_id": "e", "event_name": "Nordic Summit", "event_starts_at": "2027-05-01T09:00:00+02:00",
@@ -38,8 +40,22 @@ def test_an_email_comes_out_the_same_from_a_thread_or_a_process(render_processes
     finally:
         if mail._renderer:
             mail._renderer.shutdown()
-    kinds = [part.get_content_type() for part in email.walk()]
-    assert email["To"] == "lukasz@example.com" and {"image/png", "application/pdf"} <= set(kinds)
+    message = message_from_bytes(email.data, policy=policy.default)
+    kinds = [part.get_content_type() for part in message.walk()]
+    assert message["To"] == "lukasz@example.com" and {"image/png", "application/pdf"} <= set(kinds)
+    assert email.sender == "t@example.com" and email.recipients == ("lukasz@example.com",)
+
+
+def test_a_rendered_email_is_seven_bit_clean_and_reads_back_as_written() -> None:
+    email = render("your_ticket", TICKET, sender="t@example.com", recipient="lukasz@example.com",
+                   message_id="<1@ticketflow>")
+    assert email.data.isascii() and not email.smtputf8 and b"\r\n" in email.data
+    message = message_from_bytes(email.data, policy=policy.default)
+    text = next(part for part in message.walk() if part.get_content_type() == "text/plain").get_content()
+    assert "Łukasz Żółć" in text
+    # Only an address beyond ASCII needs the server's SMTPUTF8.
+    assert render("your_ticket", TICKET, sender="t@example.com", recipient="łukasz@example.com",
+                  message_id="<2@ticketflow>").smtputf8
 
 
 def test_a_renderer_process_that_dies_is_replaced() -> None:
@@ -55,7 +71,7 @@ def test_a_renderer_process_that_dies_is_replaced() -> None:
         return await mail.render(pending())
 
     try:
-        assert asyncio.run(kill_then_render())["To"] == "lukasz@example.com"
+        assert asyncio.run(kill_then_render()).recipients == ("lukasz@example.com",)
         assert mail._renderer is not broken
     finally:
         mail._renderer.shutdown()

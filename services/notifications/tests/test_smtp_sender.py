@@ -2,13 +2,12 @@
 
 import asyncio
 import socket
-from email.message import EmailMessage
 
 import aiosmtplib
 import pytest
 from aiosmtpd.controller import Controller
 
-from notifications.mail import SmtpSender
+from notifications.mail import OutgoingEmail, SmtpSender
 
 
 class Recorder:
@@ -39,11 +38,9 @@ def server():
     controller.stop()
 
 
-def message(subject: str, recipient: str = "ines@example.com") -> EmailMessage:
-    mail = EmailMessage()
-    mail["From"], mail["To"], mail["Subject"] = "t@example.com", recipient, subject
-    mail.set_content("hello")
-    return mail
+def message(subject: str, recipient: str = "ines@example.com") -> OutgoingEmail:
+    data = f"From: t@example.com\r\nTo: {recipient}\r\nSubject: {subject}\r\n\r\nhello\r\n".encode()
+    return OutgoingEmail(sender="t@example.com", recipients=(recipient,), data=data, smtputf8=False)
 
 
 def sender_for(controller: Controller, connections: int) -> SmtpSender:

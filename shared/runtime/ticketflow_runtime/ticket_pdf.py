@@ -21,8 +21,11 @@ import io
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Literal
+from xml.sax.saxutils import escape
 
 from fpdf.enums import Align, XPos, YPos
+from PIL import Image
+
 from .documents import FONT_DIRS, QUIET_ZONE, DocumentPDF, find_dejavu_sans, make_qr
 
 __all__ = ["FONT_DIRS", "TicketDocument", "find_dejavu_sans", "format_starts_at", "qr_png", "qr_svg",
@@ -49,18 +52,23 @@ MONTHS = {"en": "January February March April May June July August September Oct
 def qr_svg(payload: str, *, scale: int = 8, title: str | None = None) -> str:
     """A self-contained SVG of the payload's QR code: width/height of `scale`
     px per module, and a viewBox so CSS can scale it to a phone's width."""
-    code, buffer = make_qr(payload), io.BytesIO()
-    code.save(buffer, kind="svg", scale=scale, border=QUIET_ZONE, dark="#000", light="#fff",
-              title=title or "QR code", xmldecl=False, omitsize=True, svgclass=None, lineclass=None)
-    size = code.symbol_size(scale=scale, border=QUIET_ZONE)[0]
-    svg = buffer.getvalue().decode("utf-8")
-    return svg.replace("<svg ", f'<svg width="{size}" height="{size}" role="img" ', 1)
+    symbol = make_qr(payload)
+    size = (symbol.size + 2 * QUIET_ZONE) * scale
+    modules = "".join(f"M{c + QUIET_ZONE} {r + QUIET_ZONE}h{n}v1h-{n}z" for r, c, n in symbol.dark_runs)
+    return (f'<svg xmlns="http://www.w3.org/2000/svg" width="{size}" height="{size}" viewBox="0 0 {size} {size}" '
+            f'role="img"><title>{escape(title or "QR code")}</title><rect width="{size}" height="{size}" fill="#fff"/>'
+            f'<path transform="scale({scale})" shape-rendering="crispEdges" fill="#000" d="{modules}"/></svg>')
 
 
 def qr_png(payload: str, *, scale: int = 10) -> bytes:
-    """The payload's QR code as a PNG, `scale` px per module, quiet zone included."""
+    """The payload's QR code as a black-and-white PNG, `scale` px per module, quiet zone included."""
+    symbol = make_qr(payload)
+    modules = Image.frombytes("L", (symbol.size, symbol.size), symbol.pixels)
+    side = symbol.size + 2 * QUIET_ZONE
+    image = Image.new("L", (side, side), 255)
+    image.paste(modules, (QUIET_ZONE, QUIET_ZONE))
     buffer = io.BytesIO()
-    make_qr(payload).save(buffer, kind="png", scale=scale, border=QUIET_ZONE)
+    image.resize((side * scale, side * scale), Image.Resampling.NEAREST).convert("1").save(buffer, format="PNG")
     return buffer.getvalue()
 
 
