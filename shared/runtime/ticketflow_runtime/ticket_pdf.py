@@ -118,7 +118,11 @@ class _TicketPDF(DocumentPDF):
                  colour: tuple[int, int, int] = (0, 0, 0), align: Align = Align.L) -> None:
         self.use_font(size, bold=bold, colour=colour)
         self.set_x(x)
-        self.multi_cell(width, height, self.showable(text), align=align, **NEXT_LINE)
+        text = self.showable(text)
+        if self.get_string_width(text) <= width - 2 * self.c_margin:  # one line: cell() is the cheaper layout
+            self.cell(width, height, text, align=align, **NEXT_LINE)
+        else:
+            self.multi_cell(width, height, text, align=align, **NEXT_LINE)
 
     def ticket_page(self, t: TicketDocument) -> None:
         labels = LABELS[t.language]
