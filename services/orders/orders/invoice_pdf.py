@@ -10,7 +10,8 @@ Text is set in DejaVu Sans, a Unicode TrueType font (Debian's
 "Åsa Öberg" or "Müller & Söhne" come out as written. Where no DejaVu font is
 found the renderer falls back to the PDF core font Helvetica, which only has
 Latin-1: å, ä, ö, é, ü still render, other characters are transliterated or
-replaced by "?".
+replaced by "?". Fonts, their fallback and their embedding are those of every
+document (``ticketflow_runtime.documents``): parsed once per process.
 
 The same document always renders to the same bytes: the PDF's creation date is
 the invoice's issue date and nothing else in the file depends on the clock.
@@ -18,18 +19,15 @@ the invoice's issue date and nothing else in the file depends on the clock.
 
 from __future__ import annotations
 
-import logging
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
-from functools import lru_cache
-from pathlib import Path
 from typing import Literal
 
-from fpdf import FPDF, FontFace
+from fpdf import FontFace
 from fpdf.enums import Align, TableBordersLayout, XPos, YPos
 
-log = logging.getLogger(__name__)
+from ticketflow_runtime.documents import FONT_DIRS, DocumentPDF, latin1
+
 
 Language = Literal["en", "sv"]
 LANGUAGES: tuple[Language, ...] = ("en", "sv")
@@ -37,18 +35,7 @@ LANGUAGES: tuple[Language, ...] = ("en", "sv")
 # Thin, non-breaking: groups digits ("4 900,00") without letting a line break
 # split an amount.
 THIN_SPACE = "\u202f"
-
-# Where the DejaVu fonts live: Debian/Ubuntu (fonts-dejavu-core), Fedora,
-# Alpine, Arch, and a local install.
-FONT_DIRS: tuple[Path, ...] = (
-    Path("/usr/share/fonts/truetype/dejavu"),
-    Path("/usr/share/fonts/dejavu-sans-fonts"),
-    Path("/usr/share/fonts/dejavu"),
-    Path("/usr/share/fonts/TTF"),
-    Path("/usr/local/share/fonts"),
-)
-FONT_REGULAR = "DejaVuSans.ttf"
-FONT_BOLD = "DejaVuSans-Bold.ttf"
+NO_BREAK_SPACE = "\u00a0"
 
 
 # --------------------------------------------------------------------------- #
@@ -292,74 +279,21 @@ HEADING_FILL = (235, 235, 235)
 NEXT_LINE = {"new_x": XPos.LMARGIN, "new_y": YPos.NEXT}
 
 
-@dataclass(frozen=True)
-class _Fonts:
-    family: str
-    unicode: bool
-    regular: Path | None = None
-    bold: Path | None = None
+class _InvoicePDF(DocumentPDF):
+    """An invoice's pages, in the fonts every document of the service shares (parsed once)."""
 
-
-@lru_cache(maxsize=1)
-def find_unicode_font() -> tuple[Path, Path] | None:
-    """The regular and bold DejaVu Sans files, or None when the machine has none."""
-    for directory in FONT_DIRS:
-        regular, bold = directory / FONT_REGULAR, directory / FONT_BOLD
-        if regular.is_file() and bold.is_file():
-            return regular, bold
-    log.warning(
-        "no DejaVu Sans font in %s: invoices fall back to Helvetica, which only shows Latin-1 "
-        "(install Debian's fonts-dejavu-core)",
-        ", ".join(str(d) for d in FONT_DIRS),
-    )
-    return None
-
-
-def _fonts() -> _Fonts:
-    found = find_unicode_font()
-    if found is None:
-        return _Fonts(family="helvetica", unicode=False)
-    return _Fonts(family="dejavu", unicode=True, regular=found[0], bold=found[1])
-
-
-def _latin1(text: str) -> str:
-    """Text the core fonts can show: Latin-1 kept, other letters stripped of
-    their accents where that leaves Latin-1, anything else '?'."""
-    out = []
-    for ch in text:
-        if ch == THIN_SPACE or ch == "\u2009":
-            out.append("\u00a0")
-            continue
-        try:
-            ch.encode("latin-1")
-            out.append(ch)
-        except UnicodeEncodeError:
-            base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-            try:
-                base.encode("latin-1")
-                out.append(base or "?")
-            except UnicodeEncodeError:
-                out.append("?")
-    return "".join(out)
-
-
-class _InvoicePDF(FPDF):
-    def __init__(self, doc: InvoiceDocument, fonts: _Fonts) -> None:
-        super().__init__(orientation="P", unit="mm", format="A4")
+    def __init__(self, doc: InvoiceDocument) -> None:
+        # This module's FONT_DIRS, looked up now, so it can be pointed elsewhere.
+        super().__init__("A4", margin=MARGIN, font_dirs=FONT_DIRS)
         self.invoice = doc
-        self.face = fonts
         self.labels = LABELS[doc.language]
-        if fonts.unicode:
-            self.add_font(fonts.family, "", fonts.regular)
-            self.add_font(fonts.family, "B", fonts.bold)
+        self.set_auto_page_break(True, margin=FOOTER_SPACE)
 
     def showable(self, text: str) -> str:
-        """Text made showable in the current font."""
-        return text if self.face.unicode else _latin1(text)
-
-    def use_font(self, size: float, bold: bool = False, colour: tuple[int, int, int] = (0, 0, 0)) -> None:
-        self.set_font(self.face.family, "B" if bold else "", size)
-        self.set_text_color(*colour)
+        """As DocumentPDF's, and in Helvetica (no thin spaces) amounts' thin spaces as no-break spaces."""
+        if self.family == "dejavu":
+            return text
+        return latin1(text.replace(THIN_SPACE, NO_BREAK_SPACE).replace("\u2009", NO_BREAK_SPACE))
 
     def footer(self) -> None:
         doc, labels = self.invoice, self.labels
@@ -382,17 +316,11 @@ class _InvoicePDF(FPDF):
 
 def render_invoice(doc: InvoiceDocument) -> bytes:
     """The invoice as the bytes of an A4 PDF; the same document gives the same bytes."""
-    pdf = _InvoicePDF(doc, _fonts())
+    pdf = _InvoicePDF(doc)
     labels = LABELS[doc.language]
     title = f"{labels['title']} {doc.invoice_number}"
-    pdf.set_creation_date(datetime.combine(doc.issue_date, time(0, 0), tzinfo=UTC))
-    pdf.set_title(pdf.showable(title))
     pdf.set_author(pdf.showable(doc.seller.name))
     pdf.set_subject(pdf.showable(f"{title} · {doc.buyer.name}"))
-    pdf.set_creator("ticketflow orders")
-    pdf.set_lang(doc.language)
-    pdf.set_margins(MARGIN, MARGIN, MARGIN)
-    pdf.set_auto_page_break(True, margin=FOOTER_SPACE)
     pdf.alias_nb_pages()
     pdf.add_page()
 
@@ -401,7 +329,8 @@ def render_invoice(doc: InvoiceDocument) -> bytes:
     _lines_table(pdf, doc)
     _totals(pdf, doc)
     _payment(pdf, doc)
-    return bytes(pdf.output())
+    return pdf.finish(created_at=datetime.combine(doc.issue_date, time(0, 0), tzinfo=UTC), title=title,
+                      language=doc.language)
 
 
 def _party_lines(pdf: _InvoicePDF, party: Party, with_contact: bool) -> list[str]:

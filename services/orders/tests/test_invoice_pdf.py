@@ -5,6 +5,7 @@ from datetime import date
 
 import pytest
 from pypdf import PdfReader
+from ticketflow_runtime.documents import find_dejavu_sans
 
 from orders import domain, invoice_pdf
 from orders.invoice_pdf import InvoiceDocument, InvoiceLine, Party
@@ -176,15 +177,15 @@ def test_same_document_renders_to_the_same_bytes() -> None:
 
 
 def test_unicode_font_is_embedded_when_the_machine_has_one() -> None:
-    if invoice_pdf.find_unicode_font() is None:
+    if find_dejavu_sans() is None:
         pytest.skip("no DejaVu Sans on this machine (Debian: fonts-dejavu-core)")
     pdf = invoice_pdf.render_invoice(make_doc(buyer=replace(BUYER, name="Łódź Żółć Ærø AB")))
     assert b"DejaVuSans" in pdf
     assert "Łódź Żółć Ærø AB" in pages_text(pdf)[0]
 
 
-def test_without_a_unicode_font_latin1_names_still_render(monkeypatch) -> None:
-    monkeypatch.setattr(invoice_pdf, "find_unicode_font", lambda: None)
+def test_without_a_unicode_font_latin1_names_still_render(monkeypatch, tmp_path) -> None:
+    monkeypatch.setattr(invoice_pdf, "FONT_DIRS", (tmp_path,))
     pdf = invoice_pdf.render_invoice(make_doc(language="sv"))
     assert b"DejaVuSans" not in pdf
     text = pages_text(pdf)[0]
