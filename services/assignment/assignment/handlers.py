@@ -26,7 +26,7 @@ async def record_reissue(event: TicketReissued, uow: UnitOfWork) -> None:
     await usecases.record_reissue(uow, event)
 
 
-@subscriptions.on(TicketCheckedIn)
-async def record_check_in(event: TicketCheckedIn, uow: UnitOfWork) -> None:
-    """Shows the ticket as checked in on My Tickets."""
-    await usecases.record_check_in(uow, event)
+@subscriptions.on_batch(TicketCheckedIn)
+async def record_check_ins(admitted: list[Delivery[TicketCheckedIn]], uow: UnitOfWork) -> None:
+    """Shows the tickets as checked in on My Tickets."""
+    await usecases.record_check_ins(uow, [delivery.event for delivery in admitted])

@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -75,11 +75,12 @@ async def record_reissue(uow: UnitOfWork, event: contracts.TicketReissued) -> No
     )
 
 
-async def record_check_in(uow: UnitOfWork, event: contracts.TicketCheckedIn) -> None:
+async def record_check_ins(uow: UnitOfWork, admitted: list[contracts.TicketCheckedIn]) -> None:
+    """The first admission of each ticket (on any list) is the one shown; one pipelined statement per batch."""
     await uow.session.execute(
-        update(tickets).where(tickets.c.id == event.ticket_id)
-        .values(checked_in_at=func.coalesce(tickets.c.checked_in_at, event.checked_in_at))
-    )
+        update(tickets).where(tickets.c.id == bindparam("admitted_ticket"))
+        .values(checked_in_at=func.coalesce(tickets.c.checked_in_at, bindparam("admitted_at"))),
+        [{"admitted_ticket": event.ticket_id, "admitted_at": event.checked_in_at} for event in admitted])
 
 
 # -- assignment

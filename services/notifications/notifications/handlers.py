@@ -72,7 +72,7 @@ async def ticket_voided(event: TicketVoided, uow: UnitOfWork) -> None:
     await usecases.ticket_voided(uow, event)
 
 
-@subscriptions.on(TicketCheckedIn)
-async def checked_in(event: TicketCheckedIn, uow: UnitOfWork) -> None:
-    """Tells the holder's apps they are in; a welcome email when the organizer wants one."""
-    await usecases.checked_in(uow, event, welcome=current().welcome_after_check_in)
+@subscriptions.on_batch(TicketCheckedIn)
+async def checked_in(admitted: list[Delivery[TicketCheckedIn]], uow: UnitOfWork) -> None:
+    """Tells the holders' apps they are in; a welcome email when the organizer wants one."""
+    await usecases.checked_in(uow, admitted, welcome=current().welcome_after_check_in)

@@ -72,10 +72,19 @@ async def _log_message(uow: UnitOfWork, *, channel: str, template: str, recipien
 async def record_update(uow: UnitOfWork, person_id: uuid.UUID, ticket_id: uuid.UUID, kind: str,
                         data: dict[str, Any]) -> None:
     """An entry in the person's live stream (the apps refresh at once)."""
-    await uow.session.execute(insert(person_updates).values(person_id=person_id, ticket_id=ticket_id, kind=kind,
-                                                            data=data))
-    await uow.session.execute(text("SELECT pg_notify(:channel, :person)"),
-                              {"channel": UPDATES_CHANNEL, "person": str(person_id)})
+    await record_updates(uow, [(person_id, ticket_id, kind, data)])
+
+
+async def record_updates(uow: UnitOfWork, updates: list[tuple[uuid.UUID, uuid.UUID, str, dict[str, Any]]]) -> None:
+    """Entries (person, ticket, kind, data) in their persons' live streams: two statements however many."""
+    await uow.session.execute(insert(person_updates), [
+        {"person_id": person_id, "ticket_id": ticket_id, "kind": kind, "data": data}
+        for person_id, ticket_id, kind, data in updates])
+    await uow.session.execute(_NOTIFY_PERSONS, {
+        "channel": UPDATES_CHANNEL, "persons": sorted({str(person_id) for person_id, *_ in updates})})
+
+
+_NOTIFY_PERSONS = text("SELECT pg_notify(:channel, person) FROM unnest(CAST(:persons AS text[])) AS person")
 
 
 PUSH_TEXTS = {
@@ -88,9 +97,12 @@ PUSH_TEXTS = {
 }
 
 
-async def enqueue_push(uow: UnitOfWork, person_id: uuid.UUID, kind: str, ticket, language: str) -> int:
-    """A push to each of the person's registered devices, once per (event, device, kind)."""
-    devices = (await uow.session.execute(select(push_devices).where(push_devices.c.person_id == person_id))).all()
+async def enqueue_push(uow: UnitOfWork, person_id: uuid.UUID, kind: str, ticket, language: str,
+                       devices: list | None = None) -> int:
+    """A push to each of the person's registered devices (``devices`` when read already), once per
+    (event, device, kind)."""
+    if devices is None:
+        devices = (await devices_of(uow, [person_id])).get(person_id, [])
     title, body = PUSH_TEXTS[kind].get(language, PUSH_TEXTS[kind]["en"])
     facts = {"ticket_type": ticket.ticket_type_name, "event_name": ticket.event_name or ""}
     for device in devices:
@@ -101,6 +113,15 @@ async def enqueue_push(uow: UnitOfWork, person_id: uuid.UUID, kind: str, ticket,
                                "data": {"kind": kind, "ticket_id": str(ticket.id),
                                         "ticket_number": ticket.ticket_number}})
     return len(devices)
+
+
+async def devices_of(uow: UnitOfWork, person_ids) -> dict[uuid.UUID, list]:
+    """The registered devices of each of these persons (most have none)."""
+    found: dict[uuid.UUID, list] = {}
+    rows = await uow.session.execute(select(push_devices).where(push_devices.c.person_id.in_(set(person_ids))))
+    for device in rows.all():
+        found.setdefault(device.person_id, []).append(device)
+    return found
 
 
 # -- to the buyer
@@ -246,15 +267,26 @@ async def ticket_voided(uow: UnitOfWork, event: contracts.TicketVoided) -> None:
                         {"ticket_number": ticket.ticket_number})
 
 
-async def checked_in(uow: UnitOfWork, event: contracts.TicketCheckedIn, *, welcome: bool) -> None:
-    ticket = await _ticket(uow, event.ticket_id)
-    if ticket is None or ticket.holder_person_id is None:
+async def checked_in(uow: UnitOfWork, admitted: list[Delivery[contracts.TicketCheckedIn]], *, welcome: bool) -> None:
+    """Each holder's apps learn they are in (a welcome email too when the organizer wants one). A gate
+    admits hundreds a minute: the batch's tickets, stream entries and devices take a statement each."""
+    found = await uow.session.execute(select(tickets).where(tickets.c.id.in_({d.event.ticket_id for d in admitted})))
+    held = {ticket.id: ticket for ticket in found.all() if ticket.holder_person_id is not None}
+    admissions = [(delivery, held[delivery.event.ticket_id]) for delivery in admitted
+                  if delivery.event.ticket_id in held]
+    if not admissions:
         return
-    if welcome and ticket.holder_email:
-        await enqueue_email(uow, template="welcome", recipient=ticket.holder_email,
-                            language=ticket.holder_language or "en", subject_id=str(event.ticket_id),
-                            context={**_holder_context(ticket), "gate": event.gate})
-    await record_update(uow, ticket.holder_person_id, event.ticket_id, "checked_in",
-                        {"ticket_number": ticket.ticket_number, "gate": event.gate,
-                         "checked_in_at": event.checked_in_at.isoformat()})
-    await enqueue_push(uow, ticket.holder_person_id, "checked_in", ticket, ticket.holder_language or "en")
+    await record_updates(uow, [
+        (ticket.holder_person_id, ticket.id, "checked_in",
+         {"ticket_number": ticket.ticket_number, "gate": delivery.event.gate,
+          "checked_in_at": delivery.event.checked_in_at.isoformat()})
+        for delivery, ticket in admissions])
+    devices = await devices_of(uow, {ticket.holder_person_id for _, ticket in admissions})
+    for delivery, ticket in admissions:
+        uow.envelope = delivery.envelope  # what each message is deduplicated by
+        language = ticket.holder_language or "en"
+        if welcome and ticket.holder_email:
+            await enqueue_email(uow, template="welcome", recipient=ticket.holder_email, language=language,
+                                subject_id=str(ticket.id), context={**_holder_context(ticket), "gate": delivery.event.gate})
+        await enqueue_push(uow, ticket.holder_person_id, "checked_in", ticket, language,
+                           devices=devices.get(ticket.holder_person_id, []))

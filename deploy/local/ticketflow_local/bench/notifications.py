@@ -29,7 +29,7 @@ from ..config import REPO_ROOT, plain_database_url, stack_env
 from ..flow import read_topics
 from .cleanup import tidy_up
 from .report import Report, percentile
-from .resources import ResourceSampler
+from .resources import ResourceSampler, cpu_per_unit
 
 TICKETS_PER_ORDER = 3
 
@@ -117,11 +117,7 @@ async def run(args: argparse.Namespace, report: Report) -> None:
                    f"p50 {percentile(latencies, 50):,.0f} ms, p99 {percentile(latencies, 99):,.0f} ms "
                    "(a burst: later emails queue behind earlier ones)")
         # Where the cores went: the renderer processes count with notifications, the SMTP sink with "other".
-        parts = sorted(usage.items(), key=lambda item: -item[1].cpu_seconds)
-        other = (sampler.machine.cpu_seconds if sampler.machine else 0.0) - sum(u.cpu_seconds for _, u in parts)
-        report.row("CPU per email", ", ".join(f"{name} {u.cpu_seconds / len(sent) * 1000:.1f} ms" for name, u in parts
-                                              if u.cpu_seconds >= 0.05) +
-                   f", other (SMTP sink, ...) {max(other, 0.0) / len(sent) * 1000:.1f} ms")
+        report.row("CPU per email", cpu_per_unit(sampler, usage, len(sent)))
     # Thousands of ticket emails left in the sink would slow down the end-to-end tests' mail searches.
     await tidy_up("mailbench-")
 

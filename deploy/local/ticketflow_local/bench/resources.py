@@ -111,3 +111,12 @@ class ResourceSampler:
         self._thread.join()
         self._sample()
         return self.usage
+
+
+def cpu_per_unit(sampler: ResourceSampler, usage: dict[str, Usage], count: int) -> str:
+    """Each watched part's CPU per unit of work (``count`` units), busiest first, then the rest of the
+    machine's ("other": the stand-ins, such as the SMTP sink, and anything else that ran)."""
+    parts = sorted(usage.items(), key=lambda item: -item[1].cpu_seconds)
+    other = (sampler.machine.cpu_seconds if sampler.machine else 0.0) - sum(u.cpu_seconds for _, u in parts)
+    shown = [f"{name} {u.cpu_seconds / count * 1000:.2f} ms" for name, u in parts if u.cpu_seconds >= 0.05]
+    return ", ".join([*shown, f"other {max(other, 0.0) / count * 1000:.2f} ms"])
