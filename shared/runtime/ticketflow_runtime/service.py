@@ -40,7 +40,7 @@ from .errors import install_error_handlers
 from .migrations import upgrade_async
 from .outbox import PRODUCER_GUARANTEES, OutboxRelay
 from .settings import ServiceSettings
-from .telemetry import configure_logging, configure_tracing
+from .telemetry import TraceContextMiddleware, configure_logging, configure_tracing
 from .worker import DrainingWorker
 
 log = logging.getLogger(__name__)
@@ -153,11 +153,14 @@ class Service:
             app.include_router(router)
 
         app.add_middleware(_LatencyMetrics)
-        FastAPIInstrumentor.instrument_app(
-            app, tracer_provider=self.tracer_provider, excluded_urls="livez,readyz,metrics",
-            # One server span per request; the per-message receive/send spans cost more than they tell.
-            exclude_spans=["receive", "send"],
-        )
+        if self.settings.otel_exporter_otlp_endpoint:
+            FastAPIInstrumentor.instrument_app(
+                app, tracer_provider=self.tracer_provider, excluded_urls="livez,readyz,metrics",
+                # One server span per request; the per-message receive/send spans cost more than they tell.
+                exclude_spans=["receive", "send"],
+            )
+        else:
+            app.add_middleware(TraceContextMiddleware)
         return app
 
     def _health_router(self) -> APIRouter:
