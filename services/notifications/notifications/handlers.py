@@ -54,16 +54,16 @@ async def record_issued(issued: list[Delivery[TicketIssued]], uow: UnitOfWork) -
     await usecases.record_issued(uow, issued)
 
 
-@subscriptions.on(TicketAssigned)
-async def ticket_assigned(event: TicketAssigned, uow: UnitOfWork) -> None:
-    """Keeps who holds the ticket; tells the holder's apps it arrived."""
-    await usecases.ticket_assigned(uow, event)
+@subscriptions.on_batch(TicketAssigned)
+async def ticket_assigned(assigned: list[Delivery[TicketAssigned]], uow: UnitOfWork) -> None:
+    """Keeps who holds each ticket; tells the holders' apps it arrived."""
+    await usecases.tickets_assigned(uow, assigned)
 
 
-@subscriptions.on(TicketReissued)
-async def ticket_reissued(event: TicketReissued, uow: UnitOfWork) -> None:
-    """Sends the holder their ticket with the QR code that now admits (older ones no longer do)."""
-    await usecases.ticket_reissued(uow, event)
+@subscriptions.on_batch(TicketReissued)
+async def ticket_reissued(reissued: list[Delivery[TicketReissued]], uow: UnitOfWork) -> None:
+    """Sends each holder their ticket with the QR code that now admits (older ones no longer do)."""
+    await usecases.tickets_reissued(uow, reissued)
 
 
 @subscriptions.on(TicketVoided)

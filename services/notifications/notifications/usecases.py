@@ -12,7 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 
 from ticketflow_runtime import Delivery, UnitOfWork
@@ -188,16 +188,20 @@ async def record_issued(uow: UnitOfWork, issued: list[Delivery[contracts.TicketI
         for d in issued for e in [d.event]])
 
 
-async def _ensure_ticket(uow: UnitOfWork, event: contracts.TicketAssigned | contracts.TicketReissued) -> None:
-    """The ticket's row, started from an event that came before its issue (another topic)."""
-    await uow.session.execute(
-        insert(tickets).values(id=event.ticket_id, order_id=event.order_id, event_id=event.event_id,
-                               ticket_number=event.ticket_number, ticket_type_name=event.ticket_type_name)
-        .on_conflict_do_nothing())
+async def _ensure_tickets(uow: UnitOfWork, events: list[contracts.TicketAssigned | contracts.TicketReissued]) -> None:
+    """The tickets' rows, started from events that came before their issue (another topic)."""
+    await uow.session.execute(insert(tickets).on_conflict_do_nothing(), [
+        {"id": e.ticket_id, "order_id": e.order_id, "event_id": e.event_id, "ticket_number": e.ticket_number,
+         "ticket_type_name": e.ticket_type_name} for e in events])
 
 
 async def _ticket(uow: UnitOfWork, ticket_id: uuid.UUID):
     return (await uow.session.execute(select(tickets).where(tickets.c.id == ticket_id).with_for_update())).first()
+
+
+async def _tickets(uow: UnitOfWork, ticket_ids) -> dict[uuid.UUID, Any]:
+    found = await uow.session.execute(select(tickets).where(tickets.c.id.in_(set(ticket_ids))))
+    return {ticket.id: ticket for ticket in found.all()}
 
 
 def _holder_context(ticket, holder: contracts.Holder | None = None) -> dict[str, Any]:
@@ -211,47 +215,72 @@ def _holder_context(ticket, holder: contracts.Holder | None = None) -> dict[str,
     }
 
 
-async def ticket_assigned(uow: UnitOfWork, event: contracts.TicketAssigned) -> None:
-    """Keeps who holds the ticket; the new holder's apps learn it at once."""
-    holder = event.holder
-    await _ensure_ticket(uow, event)
-    ticket = await _ticket(uow, event.ticket_id)
-    await uow.session.execute(update(tickets).where(tickets.c.id == event.ticket_id).values(
-        holder_person_id=holder.person_id if holder else None, holder_name=holder.name if holder else None,
-        holder_email=str(holder.email) if holder else None, holder_company=holder.company if holder else None,
-        holder_language=holder.language if holder else None, updated_at=datetime.now(UTC)))
-    if event.previous_person_id and (holder is None or holder.person_id != event.previous_person_id):
-        await record_update(uow, event.previous_person_id, event.ticket_id, "ticket_removed",
-                            {"ticket_number": ticket.ticket_number})
-    if holder is not None:
-        await record_update(uow, holder.person_id, event.ticket_id, "ticket_arrived",
+async def tickets_assigned(uow: UnitOfWork, assigned: list[Delivery[contracts.TicketAssigned]]) -> None:
+    """Keeps who holds each ticket (the batch's last assignment of a ticket wins, as it came last); the
+    holders' apps learn it at once. A statement each for the rows, holders, stream entries and devices."""
+    events = [delivery.event for delivery in assigned]
+    await _ensure_tickets(uow, events)
+    rows = await _tickets(uow, [e.ticket_id for e in events])
+    now = datetime.now(UTC)
+    await uow.session.execute(update(tickets).where(tickets.c.id == bindparam("assigned_ticket")).values(
+        holder_person_id=bindparam("person_id"), holder_name=bindparam("name"), holder_email=bindparam("email"),
+        holder_company=bindparam("company"), holder_language=bindparam("language"), updated_at=now), [
+        {"assigned_ticket": e.ticket_id, "person_id": e.holder.person_id if e.holder else None,
+         "name": e.holder.name if e.holder else None, "email": str(e.holder.email) if e.holder else None,
+         "company": e.holder.company if e.holder else None, "language": e.holder.language if e.holder else None}
+        for e in events])
+    updates = []
+    for e in events:
+        ticket = rows[e.ticket_id]
+        if e.previous_person_id and (e.holder is None or e.holder.person_id != e.previous_person_id):
+            updates.append((e.previous_person_id, e.ticket_id, "ticket_removed", {"ticket_number": ticket.ticket_number}))
+        if e.holder is not None:
+            updates.append((e.holder.person_id, e.ticket_id, "ticket_arrived",
                             {"ticket_number": ticket.ticket_number, "ticket_type": ticket.ticket_type_name,
-                             "event_name": ticket.event_name})
-        await enqueue_push(uow, holder.person_id, "ticket_arrived", ticket, holder.language)
+                             "event_name": ticket.event_name}))
+    if updates:
+        await record_updates(uow, updates)
+    devices = await devices_of(uow, {e.holder.person_id for e in events if e.holder is not None})
+    for delivery in assigned:
+        if (holder := delivery.event.holder) is not None and holder.person_id in devices:
+            uow.envelope = delivery.envelope  # what each push is deduplicated by
+            await enqueue_push(uow, holder.person_id, "ticket_arrived", rows[delivery.event.ticket_id],
+                               holder.language, devices=devices[holder.person_id])
 
 
-async def ticket_reissued(uow: UnitOfWork, event: contracts.TicketReissued) -> None:
+async def tickets_reissued(uow: UnitOfWork, reissued: list[Delivery[contracts.TicketReissued]]) -> None:
     """A new holder gets their ticket; a holder whose code changed gets the new one.
 
-    The reissue may come before the ticket's issue or assignment (other topics):
-    it carries what the message needs, and starts the ticket's row if need be.
+    A reissue may come before the ticket's issue or assignment (other topics): it
+    carries what the message needs, and starts the ticket's row if need be.
     """
-    await _ensure_ticket(uow, event)
-    ticket = await _ticket(uow, event.ticket_id)
-    holder = event.holder
-    person_id = holder.person_id if holder else ticket.holder_person_id
-    email = str(holder.email) if holder else ticket.holder_email
-    if person_id is None or email is None:
-        return
-    template = "ticket_updated" if event.holder_unchanged else "your_ticket"
-    await enqueue_email(uow, template=template, recipient=email, language=_holder_context(ticket, holder)["language"],
-                        subject_id=str(event.ticket_id), context={
-                            **_holder_context(ticket, holder), "qr_payload": event.qr_payload,
-                            "attach_ticket_pdf": True})
-    await record_update(uow, person_id, event.ticket_id, "ticket_changed",
-                        {"ticket_number": ticket.ticket_number, "secret_version": event.secret_version})
-    if event.holder_unchanged:  # a new holder was pushed "ticket arrived" on assignment
-        await enqueue_push(uow, person_id, "ticket_changed", ticket, _holder_context(ticket, holder)["language"])
+    events = [delivery.event for delivery in reissued]
+    await _ensure_tickets(uow, events)
+    rows = await _tickets(uow, [e.ticket_id for e in events])
+    sent, updates = [], []
+    for delivery in reissued:
+        event, ticket = delivery.event, rows[delivery.event.ticket_id]
+        holder = event.holder
+        person_id = holder.person_id if holder else ticket.holder_person_id
+        email = str(holder.email) if holder else ticket.holder_email
+        if person_id is None or email is None:
+            continue
+        context = _holder_context(ticket, holder)
+        uow.envelope = delivery.envelope  # what each message is deduplicated by
+        await enqueue_email(uow, template="ticket_updated" if event.holder_unchanged else "your_ticket",
+                            recipient=email, language=context["language"], subject_id=str(event.ticket_id),
+                            context={**context, "qr_payload": event.qr_payload, "attach_ticket_pdf": True})
+        updates.append((person_id, event.ticket_id, "ticket_changed",
+                        {"ticket_number": ticket.ticket_number, "secret_version": event.secret_version}))
+        if event.holder_unchanged:  # a new holder was pushed "ticket arrived" on assignment
+            sent.append((delivery, person_id, ticket, context["language"]))
+    if updates:
+        await record_updates(uow, updates)
+    devices = await devices_of(uow, {person_id for _, person_id, _, _ in sent}) if sent else {}
+    for delivery, person_id, ticket, language in sent:
+        if person_id in devices:
+            uow.envelope = delivery.envelope
+            await enqueue_push(uow, person_id, "ticket_changed", ticket, language, devices=devices[person_id])
 
 
 async def ticket_voided(uow: UnitOfWork, event: contracts.TicketVoided) -> None:
