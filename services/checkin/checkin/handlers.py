@@ -14,10 +14,10 @@ async def record_issued_tickets(issued: list[Delivery[TicketIssued]], uow: UnitO
     await projection.record_issued_tickets(uow, issued)
 
 
-@subscriptions.on(TicketAssigned)
-async def record_assignment(event: TicketAssigned, uow: UnitOfWork) -> None:
-    """Keeps the holder's name for the gate staff."""
-    await projection.record_assignment(uow, event)
+@subscriptions.on_batch(TicketAssigned)
+async def record_assignments(assigned: list[Delivery[TicketAssigned]], uow: UnitOfWork) -> None:
+    """Keeps the holders' names for the gate staff."""
+    await projection.record_assignments(uow, assigned)
 
 
 @subscriptions.on(TicketVoided)
@@ -26,7 +26,7 @@ async def record_voided(event: TicketVoided, uow: UnitOfWork) -> None:
     await projection.record_voided(uow, event)
 
 
-@subscriptions.on(TicketReissued)
-async def record_reissue(event: TicketReissued, uow: UnitOfWork) -> None:
-    """Revokes the ticket's older QR codes."""
-    await projection.record_reissue(uow, event)
+@subscriptions.on_batch(TicketReissued)
+async def record_reissues(reissued: list[Delivery[TicketReissued]], uow: UnitOfWork) -> None:
+    """Revokes the tickets' older QR codes."""
+    await projection.record_reissues(uow, reissued)

@@ -15,7 +15,6 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketflow_runtime import Delivery, UnitOfWork
-from ticketflow_runtime.telemetry import current_traceparent
 from ticketflow_schemas import events as contracts
 from ticketflow_schemas import qr
 
@@ -55,15 +54,16 @@ async def record_issued_tickets(uow: UnitOfWork, issued: list[Delivery[contracts
     )
 
 
-async def record_reissue(uow: UnitOfWork, event: contracts.TicketReissued) -> None:
-    """The new secret version makes every older QR code of the ticket answer "revoked"."""
-    await _record_key(uow.session, event)
-    await _upsert_ticket(uow.session, event, holder=None if event.holder_unchanged else (event.holder or False))
+async def record_reissues(uow: UnitOfWork, reissued: list[Delivery[contracts.TicketReissued]]) -> None:
+    """The new secret versions make every older QR code of their tickets answer "revoked"."""
+    await _record_keys(uow.session, [delivery.event for delivery in reissued])
+    await _upsert_tickets(uow.session, [
+        (d.event, None if d.event.holder_unchanged else (d.event.holder or False), d.traceparent) for d in reissued])
 
 
-async def record_assignment(uow: UnitOfWork, event: contracts.TicketAssigned) -> None:
+async def record_assignments(uow: UnitOfWork, assigned: list[Delivery[contracts.TicketAssigned]]) -> None:
     # ticket.assigned may arrive before ticket.issued (another topic): either creates the row.
-    await _upsert_ticket(uow.session, event, holder=event.holder or False)
+    await _upsert_tickets(uow.session, [(d.event, d.event.holder or False, d.traceparent) for d in assigned])
 
 
 async def record_voided(uow: UnitOfWork, event: contracts.TicketVoided) -> None:
@@ -87,33 +87,46 @@ def _newest_secret(upsert) -> dict:
     }
 
 
-async def _record_key(session: AsyncSession, event: contracts.TicketIssued | contracts.TicketReissued) -> None:
-    await session.execute(
-        insert(signing_keys)
-        .values(key_id=qr.key_id_from_text(event.signing_key.key_id), event_id=event.event_id,
-                public_key=qr.decode_raw(event.signing_key.public_key))
-        .on_conflict_do_nothing()
-    )
+async def _record_keys(session: AsyncSession, events: list[contracts.TicketReissued]) -> None:
+    keys = {event.signing_key.key_id: event for event in events}
+    await session.execute(insert(signing_keys).on_conflict_do_nothing(), [
+        {"key_id": qr.key_id_from_text(e.signing_key.key_id), "event_id": e.event_id,
+         "public_key": qr.decode_raw(e.signing_key.public_key)} for e in keys.values()])
 
 
-async def _upsert_ticket(session: AsyncSession, event: contracts.TicketAssigned | contracts.TicketReissued,
-                         holder: contracts.Holder | None | bool) -> None:
-    facts = {
-        "number": event.ticket_number, "order_id": event.order_id, "event_id": event.event_id,
-        "ticket_type_name": event.ticket_type_name, "traceparent": current_traceparent(),
-        "updated_at": datetime.now(UTC),
-    }
-    values = {"id": event.ticket_id, "secret_version": event.secret_version, "qr_payload": event.qr_payload, **facts}
-    if holder is not None:  # an assignment: False means nobody holds it now
-        holder_values = {
-            "holder_person_id": holder.person_id if holder else None,
-            "holder_name": holder.name if holder else None,
-            "holder_email": str(holder.email) if holder else None,
-            "holder_company": holder.company if holder else None,
-        }
-        values |= holder_values
-        facts |= holder_values
-    upsert = insert(tickets).values(**values)
-    await session.execute(upsert.on_conflict_do_update(
-        index_elements=[tickets.c.id],
-        set_={**facts, **_newest_secret(upsert), "change_seq": ticket_changes.next_value()}))
+FACTS = ("number", "order_id", "event_id", "ticket_type_name", "traceparent", "updated_at")
+HOLDER = ("holder_person_id", "holder_name", "holder_email", "holder_company")
+
+
+def _ticket_upsert(columns: tuple[str, ...]):
+    """Insert the ticket or update ``columns`` of it, keeping the newest secret; built once, run for many."""
+    upsert = insert(tickets)
+    return upsert.on_conflict_do_update(index_elements=[tickets.c.id], set_={
+        **{column: upsert.excluded[column] for column in columns}, **_newest_secret(upsert),
+        "change_seq": ticket_changes.next_value()})
+
+
+_UPSERT_FACTS, _UPSERT_FACTS_AND_HOLDER = _ticket_upsert(FACTS), _ticket_upsert(FACTS + HOLDER)
+
+
+async def _upsert_tickets(session: AsyncSession, changes: list[tuple[
+        contracts.TicketAssigned | contracts.TicketReissued, contracts.Holder | None | bool, str | None]]) -> None:
+    """Each (event, holder, traceparent): the ticket's facts and secret, and its holder unless ``holder`` is None
+    (False: nobody holds it now). A statement for each of the two kinds; a ticket's holder changes in event order."""
+    updated = datetime.now(UTC)
+    facts, with_holder = [], []
+    for event, holder, traceparent in changes:
+        values = {"id": event.ticket_id, "secret_version": event.secret_version, "qr_payload": event.qr_payload,
+                  "number": event.ticket_number, "order_id": event.order_id, "event_id": event.event_id,
+                  "ticket_type_name": event.ticket_type_name, "traceparent": traceparent, "updated_at": updated}
+        if holder is None:
+            facts.append(values)
+        else:
+            with_holder.append(values | {
+                "holder_person_id": holder.person_id if holder else None, "holder_name": holder.name if holder else None,
+                "holder_email": str(holder.email) if holder else None,
+                "holder_company": holder.company if holder else None})
+    if facts:
+        await session.execute(_UPSERT_FACTS, facts)
+    if with_holder:
+        await session.execute(_UPSERT_FACTS_AND_HOLDER, with_holder)
