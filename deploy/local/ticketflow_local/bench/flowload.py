@@ -15,6 +15,7 @@ import json
 import math
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,7 +34,7 @@ PAYMENT_METHODS = ("card", "invoice", "sponsored", "free")
 WATCHED_TOPICS = [topics.ORDER_PLACED, topics.ORDER_INVOICE_SENT, topics.ORDER_SETTLED, topics.TICKET_ISSUED,
                   topics.TICKET_ASSIGNED, topics.TICKET_REISSUED, topics.TICKET_CHECKED_IN]
 ORDERS, ASSIGNMENT, CHECKIN = service_url("orders"), service_url("assignment"), service_url("checkin")
-RETRY_PAUSE = 0.05
+RETRY_PAUSE, RETRY_PAUSE_MAX = 0.05, 1.0  # doubling: a service a few seconds behind is not asked 20 times a second
 MAIL_PREFIX = "wholeflow-"  # every buyer and holder of a run: its mail is found (and removed) by it
 
 
@@ -181,6 +182,8 @@ class FlowDriver:
     tag: str = field(default_factory=lambda: uuid.uuid4().hex[:6])
     timeout: float = 300
     placed: list[str] = field(default_factory=list)
+    # Requests sent again because the service had not learnt the tickets yet, by kind.
+    retries: Counter = field(default_factory=Counter)
 
     async def _post(self, url: str, **kwargs) -> dict:
         try:
@@ -219,7 +222,7 @@ class FlowDriver:
         """The buyer's CSV of holders; rows for tickets assignment has not learnt yet are sent again."""
         upload = "ticket,name,email\n" + "".join(f"{ticket},Attendee {n}-{i},{MAIL_PREFIX}{self.tag}-{n}-{i}@example.com\n"
                                                   for i, ticket in enumerate(ticket_ids))
-        deadline = time.monotonic() + self.timeout
+        deadline, pause = time.monotonic() + self.timeout, RETRY_PAUSE
         while True:
             report = await self._post(f"{ASSIGNMENT}/v1/orders/{order_id}/assignments.csv", data=upload.encode(),
                                       headers={"Content-Type": "text/csv"})
@@ -228,13 +231,14 @@ class FlowDriver:
                 return
             if refused != {"ticket_not_in_order"} or time.monotonic() > deadline:
                 raise FlowFailure(f"assignment of {order_id} refused: {refused}")
-            await asyncio.sleep(RETRY_PAUSE)
+            self.retries["CSV upload"] += 1
+            pause = await _pause(pause)
 
     async def admit(self, ticket_id: str) -> None:
         """Scan the holder's QR code once their email is out; the gate may not know the ticket yet."""
         payload = await self.watcher.reissued.get(ticket_id, self.timeout)
         await self.mail.wait(ticket_id, self.timeout)
-        deadline = time.monotonic() + self.timeout
+        deadline, pause = time.monotonic() + self.timeout, RETRY_PAUSE
         while True:
             answer = await self._post(f"{CHECKIN}/v1/scans",
                                       json={"payload": payload, "gate": "Bench gate", "nonce": uuid.uuid4().hex})
@@ -242,13 +246,20 @@ class FlowDriver:
                 return
             if answer["result"] != "unknown_ticket" or time.monotonic() > deadline:
                 raise FlowFailure(f"scan of {ticket_id}: {answer['result']}")
-            await asyncio.sleep(RETRY_PAUSE)
+            self.retries["scan"] += 1
+            pause = await _pause(pause)
 
     async def walk(self, n: int) -> None:
         order_id = await self.place_and_settle(n)
         ticket_ids = await self.watcher.issued.get(order_id, self.timeout)
         await self.assign(n, order_id, ticket_ids)
         await asyncio.gather(*(self.admit(ticket) for ticket in ticket_ids))
+
+
+async def _pause(pause: float) -> float:
+    """Wait ``pause``; the next wait is twice as long, up to RETRY_PAUSE_MAX."""
+    await asyncio.sleep(pause)
+    return min(pause * 2, RETRY_PAUSE_MAX)
 
 
 @dataclass

@@ -55,6 +55,7 @@ class PassResult:
     rows: int = 0
     records: list[SentRecord] = field(default_factory=list)
     machine: Usage | None = None
+    retries: dict[str, int] = field(default_factory=dict)
 
     @property
     def complete(self) -> list[OrderTimes]:
@@ -103,14 +104,14 @@ async def measure_pass(label: str, count: int, *, concurrency: int, per_second: 
                                      done=lambda: bar.update())
             await settle(driver)
             orders = [driver.watcher.orders[o] for o in driver.placed if o in driver.watcher.orders]
-            records = driver.watcher.records
+            records, retries = driver.watcher.records, dict(driver.retries)
     finally:
         if watching:
             watching.cancel()
             await asyncio.gather(watching, return_exceptions=True)
         usage = sampler.stop()
     rows = await ceiling.settled_rows_written() - rows_before
-    return PassResult(label, orders, result.failures, usage, result.seconds, rows, records, sampler.machine)
+    return PassResult(label, orders, result.failures, usage, result.seconds, rows, records, sampler.machine, retries)
 
 
 def report_pass(report: Report, result: PassResult, count: int, how: str, *, at_full_speed: bool = True) -> None:
@@ -120,6 +121,8 @@ def report_pass(report: Report, result: PassResult, count: int, how: str, *, at_
                ok=len(result.complete) == count)
     for failure in result.failures[:5]:
         report.row("failure", failure.replace("|", "/"))
+    report.row("sent again (the service had not learnt the tickets yet)",
+               ", ".join(f"{count:,} {kind}" for kind, count in result.retries.items()) or "nothing")
     throughput = result.orders_per_second
     measured = f"**{throughput:,.1f} orders/s**, {throughput * TICKETS_PER_ORDER:,.1f} tickets/s over " \
                f"{result.span_seconds:,.1f} s"
