@@ -20,6 +20,7 @@ class MailSettings(ServiceSettings):
     smtp_username: str | None = None
     smtp_password: str | None = None
     smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    smtp_connections: int = Field(default=8, ge=1, description="SMTP connections kept open and used at once")
     mail_from: str = "ticketflow <tickets@ticketflow.localhost>"
     mail_batch_size: int = Field(default=50, ge=1)
     mail_render_processes: int = Field(
@@ -73,7 +74,7 @@ def create_service(settings: ServiceSettings | None = None) -> Service:
         MailDispatcher(
             sender=SmtpSender(host=settings.smtp_host, port=settings.smtp_port, security=settings.smtp_security,
                               username=settings.smtp_username, password=settings.smtp_password,
-                              timeout=settings.smtp_timeout_seconds),
+                              timeout=settings.smtp_timeout_seconds, connections=settings.smtp_connections),
             mail_from=settings.mail_from, batch_size=settings.mail_batch_size,
             render_processes=settings.mail_render_processes,
             max_attempts=settings.mail_max_attempts, **delivery,
