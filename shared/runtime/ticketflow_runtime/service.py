@@ -40,7 +40,7 @@ from .errors import install_error_handlers
 from .migrations import upgrade_async
 from .outbox import PRODUCER_GUARANTEES, OutboxRelay
 from .settings import ServiceSettings
-from .telemetry import TraceContextMiddleware, configure_logging, configure_tracing
+from .telemetry import HttpMiddleware, TraceContextMiddleware, configure_logging, configure_tracing
 from .worker import DrainingWorker
 
 log = logging.getLogger(__name__)
@@ -220,16 +220,10 @@ class Service:
             log.info("service stopped")
 
 
-class _LatencyMetrics:
-    """Request latency by route template, as plain ASGI (no per-request task or body buffering)."""
+class _LatencyMetrics(HttpMiddleware):
+    """Request latency by route template."""
 
-    def __init__(self, app: Callable) -> None:
-        self.app = app
-
-    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: dict, receive: Callable, send: Callable) -> None:
         started = time.perf_counter()
         status = [500]
 

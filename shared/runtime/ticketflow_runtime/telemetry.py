@@ -83,11 +83,9 @@ def tracer() -> trace.Tracer:
     return trace.get_tracer("ticketflow")
 
 
-class TraceContextMiddleware:
-    """ASGI: each HTTP request runs in a server span of the trace its ``traceparent`` header names (a new
-    trace without one), so its log lines and the events it publishes carry that trace."""
-
-    CONTEXT_HEADERS = (b"traceparent", b"tracestate")
+class HttpMiddleware:
+    """Plain ASGI middleware (no per-request task or body buffering): ``handle`` sees each HTTP request,
+    anything else (lifespan, websockets) passes through."""
 
     def __init__(self, app: Callable) -> None:
         self.app = app
@@ -96,6 +94,19 @@ class TraceContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: dict, receive: Callable, send: Callable) -> None:
+        raise NotImplementedError
+
+
+class TraceContextMiddleware(HttpMiddleware):
+    """Each HTTP request runs in a server span of the trace its ``traceparent`` header names (a new
+    trace without one), so its log lines and the events it publishes carry that trace."""
+
+    CONTEXT_HEADERS = (b"traceparent", b"tracestate")
+
+    async def handle(self, scope: dict, receive: Callable, send: Callable) -> None:
         carrier = {name.decode("latin-1"): value.decode("latin-1")
                    for name, value in scope["headers"] if name in self.CONTEXT_HEADERS}
         with tracer().start_as_current_span(f"{scope['method']} request", context=extract(carrier),
