@@ -25,6 +25,7 @@ from ..config import REPO_ROOT, plain_database_url, service_url
 from ..flow import Flow
 from .cleanup import tidy_up
 from .report import Report, percentile, rss_sampler
+from .resources import ResourceSampler, cpu_per_unit
 
 ORDERS = service_url("orders")
 BUYER_EMAIL_PREFIX = "orders-bench-buyer-"
@@ -191,12 +192,16 @@ async def run(args: argparse.Namespace, report: Report) -> None:
     report.section("Orders: creation over HTTP")
     event = _event(flow, f"Bench creation {uuid.uuid4().hex[:6]}", capacity=10_000_000)
     await create_orders(event["id"], 200, args.concurrency, headers)  # warm up connections and caches
+    sampler = ResourceSampler().start()
     elapsed, latencies, failures = await create_orders(event["id"], args.orders, args.concurrency, headers)
+    usage = sampler.stop()
     rate = args.orders / elapsed
     report.row("orders created", f"{args.orders} at concurrency {args.concurrency} in {elapsed:.1f} s")
     report.row("throughput", f"**{rate:.0f} orders/s** (target 500)", ok=rate >= 500)
     report.row("latency", latencies.line())
     report.row("failures", str(failures), ok=failures == 0)
+    # The load generator is Python too; the other services consume order.placed meanwhile.
+    report.row("CPU per order", cpu_per_unit(sampler, usage, args.orders))
     # The view is measured on its own, not beside the confirmations of those orders being sent;
     # and they leave the sink, which the end-to-end tests search message by message.
     await tidy_up(BUYER_EMAIL_PREFIX, timeout=300)
