@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email import policy
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import make_msgid, parseaddr
 from pathlib import Path
 from typing import Any, Literal
 
@@ -104,7 +104,8 @@ class OutgoingEmail:
 def render(template: str, context: dict[str, Any], *, sender: str, recipient: str, message_id: str) -> OutgoingEmail:
     """``compose``, flattened to the bytes the server receives."""
     message = compose(template, context, sender=sender, recipient=recipient, message_id=message_id)
-    smtputf8 = not (sender + recipient).isascii()
+    # Only the addresses: a display name beyond ASCII is encoded in the header like any other text.
+    smtputf8 = not (parseaddr(sender)[1] + parseaddr(recipient)[1]).isascii()
     data = message.as_bytes(policy=policy.SMTPUTF8.clone(cte_type="7bit") if smtputf8 else SEVEN_BIT)
     return OutgoingEmail(sender=sender, recipients=(recipient,), data=data, smtputf8=smtputf8)
 

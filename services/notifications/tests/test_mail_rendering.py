@@ -53,9 +53,13 @@ def test_a_rendered_email_is_seven_bit_clean_and_reads_back_as_written() -> None
     message = message_from_bytes(email.data, policy=policy.default)
     text = next(part for part in message.walk() if part.get_content_type() == "text/plain").get_content()
     assert "Łukasz Żółć" in text
-    # Only an address beyond ASCII needs the server's SMTPUTF8.
+    # Only an address beyond ASCII needs the server's SMTPUTF8, not a display name.
     assert render("your_ticket", TICKET, sender="t@example.com", recipient="łukasz@example.com",
                   message_id="<2@ticketflow>").smtputf8
+    named = render("your_ticket", TICKET, sender="Biljettkontoret Åre <t@example.com>", recipient="lukasz@example.com",
+                   message_id="<3@ticketflow>")
+    assert not named.smtputf8 and named.data.isascii()
+    assert message_from_bytes(named.data, policy=policy.default)["From"].addresses[0].display_name == "Biljettkontoret Åre"
 
 
 def test_a_renderer_process_that_dies_is_replaced() -> None:
