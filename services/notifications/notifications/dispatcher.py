@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import aiosmtplib
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 
 from ticketflow_runtime.consumers import dead_letter_headers
 from ticketflow_runtime.database import Database
@@ -90,12 +90,16 @@ class MessageDispatcher(DrainingWorker):
         outcomes = list(zip(claimed, await asyncio.gather(*(attempt(message) for message in claimed)), strict=True))
         async with self.database.sessions() as session, session.begin():
             outbox = Outbox(session, self.database.service)
+            recorded: dict[tuple[str, ...], list[dict]] = {}  # the outcomes, by the columns they change
             for message, delivery in outcomes:
                 changes = self._changes(message, delivery)
-                await session.execute(update(messages).where(messages.c.id == message.id).values(**changes))
+                recorded.setdefault(tuple(sorted(changes)), []).append({"message_id": message.id, **changes})
                 await self.settle(session, message, delivery)
                 if changes.get("status") == MessageStatus.FAILED.value and delivery.status is MessageStatus.PENDING:
                     park(outbox, message, reason="exhausted", error=delivery.error, attempts=message.attempts)
+            for columns, rows in recorded.items():  # one pipelined statement per kind of outcome
+                await session.execute(update(messages).where(messages.c.id == bindparam("message_id"))
+                                      .values({column: bindparam(column) for column in columns}), rows)
             await outbox.flush()
         return len(claimed)
 
