@@ -34,6 +34,8 @@ messages = Table(
     Column("sent_at", DateTime(timezone=True)),
 )
 Index("messages_due", messages.c.next_attempt_at, postgresql_where=text("status = 'pending'"))
+# The attempts out, looked through before every batch for one a crash left behind.
+Index("messages_out", messages.c.attempt_started_at, postgresql_where=text("status = 'sending'"))
 
 # Who holds which ticket, learnt from issuance and assignment: the recipients of ticket messages.
 tickets = Table(
