@@ -88,19 +88,18 @@ class MessageDispatcher(DrainingWorker):
                     return Delivery(MessageStatus.FAILED, f"not sent: {error!r}"[:4000])
 
         outcomes = list(zip(claimed, await asyncio.gather(*(attempt(message) for message in claimed)), strict=True))
-        async with self.database.sessions() as session, session.begin():
-            outbox = Outbox(session, self.database.service)
+        # A unit of work: the dead letters it parks wake the relay once it commits.
+        async with self.database.unit_of_work() as uow:
             recorded: dict[tuple[str, ...], list[dict]] = {}  # the outcomes, by the columns they change
             for message, delivery in outcomes:
                 changes = self._changes(message, delivery)
                 recorded.setdefault(tuple(sorted(changes)), []).append({"message_id": message.id, **changes})
-                await self.settle(session, message, delivery)
+                await self.settle(uow.session, message, delivery)
                 if changes.get("status") == MessageStatus.FAILED.value and delivery.status is MessageStatus.PENDING:
-                    park(outbox, message, reason="exhausted", error=delivery.error, attempts=message.attempts)
+                    park(uow.outbox, message, reason="exhausted", error=delivery.error, attempts=message.attempts)
             for columns, rows in recorded.items():  # one pipelined statement per kind of outcome
-                await session.execute(update(messages).where(messages.c.id == bindparam("message_id"))
-                                      .values({column: bindparam(column) for column in columns}), rows)
-            await outbox.flush()
+                await uow.session.execute(update(messages).where(messages.c.id == bindparam("message_id"))
+                                          .values({column: bindparam(column) for column in columns}), rows)
         return len(claimed)
 
     async def _claim(self) -> list:

@@ -34,6 +34,7 @@ FALLBACK_LANGUAGE = "en"
 
 SmtpSecurity = Literal["none", "starttls", "tls"]
 SEVEN_BIT = policy.SMTP.clone(cte_type="7bit")  # CRLF line ends, parts encoded for any server
+SEVEN_BIT_UTF8_HEADERS = policy.SMTPUTF8.clone(cte_type="7bit")  # the same, for a server taking SMTPUTF8
 
 def money(minor: int, currency: str, language: str) -> str:
     """1234550 SEK: "SEK 12,345.50" (en), "12 345,50 SEK" (sv)."""
@@ -106,7 +107,7 @@ def render(template: str, context: dict[str, Any], *, sender: str, recipient: st
     message = compose(template, context, sender=sender, recipient=recipient, message_id=message_id)
     # Only the addresses: a display name beyond ASCII is encoded in the header like any other text.
     smtputf8 = not (parseaddr(sender)[1] + parseaddr(recipient)[1]).isascii()
-    data = message.as_bytes(policy=policy.SMTPUTF8.clone(cte_type="7bit") if smtputf8 else SEVEN_BIT)
+    data = message.as_bytes(policy=SEVEN_BIT_UTF8_HEADERS if smtputf8 else SEVEN_BIT)
     return OutgoingEmail(sender=sender, recipients=(recipient,), data=data, smtputf8=smtputf8)
 
 

@@ -19,6 +19,7 @@ from ticketflow_runtime import Delivery, UnitOfWork
 from ticketflow_runtime.auth import mint_link_token
 from ticketflow_runtime.telemetry import current_traceparent
 from ticketflow_schemas import events as contracts
+from ticketflow_schemas.envelope import Envelope
 
 from .dispatcher import CHANNEL, PUSH_CHANNEL
 from .domain import MessageStatus, dedup_key
@@ -32,16 +33,18 @@ UPDATES_CHANNEL = "notifications_person_updates"
 MAX_EVENT_AGE = timedelta(hours=72)
 
 
-def too_old(uow: UnitOfWork) -> bool:
-    assert uow.envelope is not None, "messages are caused by events"
-    return uow.envelope.time < datetime.now(UTC) - MAX_EVENT_AGE
+def too_old(cause: Envelope) -> bool:
+    return cause.time < datetime.now(UTC) - MAX_EVENT_AGE
 
 
 async def enqueue_email(uow: UnitOfWork, *, template: str, recipient: str, language: str, subject_id: str,
-                        context: dict) -> bool:
-    """Add an email to the log, once per (event, recipient, template). Returns whether it is new."""
+                        context: dict, cause: Envelope | None = None) -> bool:
+    """Add an email to the log, once per (event, recipient, template). Returns whether it is new.
+
+    ``cause`` is the event it tells of: the unit of work's own, unless a batch handler names one of its events.
+    """
     return await _log_message(uow, channel="email", template=template, recipient=recipient, language=language,
-                              subject_id=subject_id, context=context)
+                              subject_id=subject_id, context=context, cause=cause)
 
 
 # As text: SQLAlchemy compiles PostgreSQL's INSERT ... ON CONFLICT anew on every execution.
@@ -54,12 +57,14 @@ _DISPATCHER_CHANNELS = {"email": CHANNEL, "push": PUSH_CHANNEL}
 
 
 async def _log_message(uow: UnitOfWork, *, channel: str, template: str, recipient: str, language: str,
-                       subject_id: str, context: dict) -> bool:
+                       subject_id: str, context: dict, cause: Envelope | None) -> bool:
     """A message for the dispatcher of ``channel``, once per (event, recipient, template); woken at commit."""
-    if too_old(uow):
+    cause = cause or uow.envelope
+    assert cause is not None, "messages are caused by events"
+    if too_old(cause):
         return False
     inserted = await uow.session.execute(_LOG_MESSAGE, {
-        "id": uuid.uuid4(), "dedup_key": dedup_key(str(uow.envelope.id), recipient, template), "channel": channel,
+        "id": uuid.uuid4(), "dedup_key": dedup_key(str(cause.id), recipient, template), "channel": channel,
         "template": template, "recipient": recipient, "language": language, "context": json.dumps(context),
         "subject_id": subject_id, "status": MessageStatus.PENDING.value, "traceparent": current_traceparent()})
     if inserted.first() is None:
@@ -97,17 +102,13 @@ PUSH_TEXTS = {
 }
 
 
-async def enqueue_push(uow: UnitOfWork, person_id: uuid.UUID, kind: str, ticket, language: str,
-                       devices: list | None = None) -> int:
-    """A push to each of the person's registered devices (``devices`` when read already), once per
-    (event, device, kind)."""
-    if devices is None:
-        devices = (await devices_of(uow, [person_id])).get(person_id, [])
+async def enqueue_push(uow: UnitOfWork, kind: str, ticket, language: str, devices: list, cause: Envelope) -> int:
+    """A push to each of a person's ``devices`` (from ``devices_of``), once per (event, device, kind)."""
     title, body = PUSH_TEXTS[kind].get(language, PUSH_TEXTS[kind]["en"])
     facts = {"ticket_type": ticket.ticket_type_name, "event_name": ticket.event_name or ""}
     for device in devices:
         await _log_message(uow, channel="push", template=kind, recipient=str(device.id), language=language,
-                           subject_id=str(ticket.id), context={
+                           subject_id=str(ticket.id), cause=cause, context={
                                "device_id": str(device.id), "platform": device.platform, "token": device.token,
                                "title": title, "body": body.format(**facts),
                                "data": {"kind": kind, "ticket_id": str(ticket.id),
@@ -116,8 +117,10 @@ async def enqueue_push(uow: UnitOfWork, person_id: uuid.UUID, kind: str, ticket,
 
 
 async def devices_of(uow: UnitOfWork, person_ids) -> dict[uuid.UUID, list]:
-    """The registered devices of each of these persons (most have none)."""
+    """The registered devices of each of these persons who has any (most have none)."""
     found: dict[uuid.UUID, list] = {}
+    if not person_ids:
+        return found
     rows = await uow.session.execute(select(push_devices).where(push_devices.c.person_id.in_(set(person_ids))))
     for device in rows.all():
         found.setdefault(device.person_id, []).append(device)
@@ -243,9 +246,8 @@ async def tickets_assigned(uow: UnitOfWork, assigned: list[Delivery[contracts.Ti
     devices = await devices_of(uow, {e.holder.person_id for e in events if e.holder is not None})
     for delivery in assigned:
         if (holder := delivery.event.holder) is not None and holder.person_id in devices:
-            uow.envelope = delivery.envelope  # what each push is deduplicated by
-            await enqueue_push(uow, holder.person_id, "ticket_arrived", rows[delivery.event.ticket_id],
-                               holder.language, devices=devices[holder.person_id])
+            await enqueue_push(uow, "ticket_arrived", rows[delivery.event.ticket_id], holder.language,
+                               devices[holder.person_id], cause=delivery.envelope)
 
 
 async def tickets_reissued(uow: UnitOfWork, reissued: list[Delivery[contracts.TicketReissued]]) -> None:
@@ -266,21 +268,20 @@ async def tickets_reissued(uow: UnitOfWork, reissued: list[Delivery[contracts.Ti
         if person_id is None or email is None:
             continue
         context = _holder_context(ticket, holder)
-        uow.envelope = delivery.envelope  # what each message is deduplicated by
         await enqueue_email(uow, template="ticket_updated" if event.holder_unchanged else "your_ticket",
                             recipient=email, language=context["language"], subject_id=str(event.ticket_id),
-                            context={**context, "qr_payload": event.qr_payload, "attach_ticket_pdf": True})
+                            context={**context, "qr_payload": event.qr_payload, "attach_ticket_pdf": True},
+                            cause=delivery.envelope)
         updates.append((person_id, event.ticket_id, "ticket_changed",
                         {"ticket_number": ticket.ticket_number, "secret_version": event.secret_version}))
         if event.holder_unchanged:  # a new holder was pushed "ticket arrived" on assignment
             sent.append((delivery, person_id, ticket, context["language"]))
     if updates:
         await record_updates(uow, updates)
-    devices = await devices_of(uow, {person_id for _, person_id, _, _ in sent}) if sent else {}
+    devices = await devices_of(uow, {person_id for _, person_id, _, _ in sent})
     for delivery, person_id, ticket, language in sent:
         if person_id in devices:
-            uow.envelope = delivery.envelope
-            await enqueue_push(uow, person_id, "ticket_changed", ticket, language, devices=devices[person_id])
+            await enqueue_push(uow, "ticket_changed", ticket, language, devices[person_id], cause=delivery.envelope)
 
 
 async def ticket_voided(uow: UnitOfWork, event: contracts.TicketVoided) -> None:
@@ -299,10 +300,9 @@ async def ticket_voided(uow: UnitOfWork, event: contracts.TicketVoided) -> None:
 async def checked_in(uow: UnitOfWork, admitted: list[Delivery[contracts.TicketCheckedIn]], *, welcome: bool) -> None:
     """Each holder's apps learn they are in (a welcome email too when the organizer wants one). A gate
     admits hundreds a minute: the batch's tickets, stream entries and devices take a statement each."""
-    found = await uow.session.execute(select(tickets).where(tickets.c.id.in_({d.event.ticket_id for d in admitted})))
-    held = {ticket.id: ticket for ticket in found.all() if ticket.holder_person_id is not None}
-    admissions = [(delivery, held[delivery.event.ticket_id]) for delivery in admitted
-                  if delivery.event.ticket_id in held]
+    rows = await _tickets(uow, [delivery.event.ticket_id for delivery in admitted])
+    admissions = [(delivery, ticket) for delivery in admitted
+                  if (ticket := rows.get(delivery.event.ticket_id)) is not None and ticket.holder_person_id is not None]
     if not admissions:
         return
     await record_updates(uow, [
@@ -312,10 +312,10 @@ async def checked_in(uow: UnitOfWork, admitted: list[Delivery[contracts.TicketCh
         for delivery, ticket in admissions])
     devices = await devices_of(uow, {ticket.holder_person_id for _, ticket in admissions})
     for delivery, ticket in admissions:
-        uow.envelope = delivery.envelope  # what each message is deduplicated by
         language = ticket.holder_language or "en"
         if welcome and ticket.holder_email:
             await enqueue_email(uow, template="welcome", recipient=ticket.holder_email, language=language,
-                                subject_id=str(ticket.id), context={**_holder_context(ticket), "gate": delivery.event.gate})
-        await enqueue_push(uow, ticket.holder_person_id, "checked_in", ticket, language,
-                           devices=devices.get(ticket.holder_person_id, []))
+                                subject_id=str(ticket.id), context={**_holder_context(ticket), "gate": delivery.event.gate},
+                                cause=delivery.envelope)
+        await enqueue_push(uow, "checked_in", ticket, language, devices.get(ticket.holder_person_id, []),
+                           cause=delivery.envelope)

@@ -15,7 +15,7 @@ from sqlalchemy.pool import NullPool
 
 from ticketflow_schemas.envelope import Envelope
 
-from .outbox import Outbox
+from .outbox import Outbox, notify_channel
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +69,10 @@ class Database:
         for channel in channels:
             for wake in self._wakers.get(channel, ()):
                 wake()
+
+    def outbox_committed(self) -> None:
+        """Outbox rows were committed outside `unit_of_work` (a hot path's own statement): wake the relay."""
+        self.wake({notify_channel(self.service)})
 
     @asynccontextmanager
     async def unit_of_work(self, envelope: Envelope | None = None) -> AsyncIterator[UnitOfWork]:

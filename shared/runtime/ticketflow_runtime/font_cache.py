@@ -7,16 +7,16 @@ font, even for a few dozen glyphs). So each document gets:
 
 - a copy of a font parsed once (the parsed metrics and character map shared,
   read-only; what laying out text adds to, such as the glyph subset, its own), and
-- at output (``CachedFontsOutput``), the embedded font program of the glyphs it
-  used, subset and compiled as fpdf2 does it, once per set of glyphs: documents
-  often use the same (labels, digits), and the last few hundred sets are kept.
-  Each subset is cut from the font cut down once to common letters (a few hundred
-  glyphs, cheap to read) when the document uses no others, else from the full
-  font. Either way the bytes are those fpdf2 makes from the font file (a test
-  pins this).
+- at output (``CachedFontsOutput``), an embedded font program holding the glyphs
+  it used and all of printable ASCII, subset with fpdf2's options and compiled
+  once per set of glyphs: with ASCII always in, documents that differ in a few
+  letters (ticket numbers, names) share a set, and the last few hundred sets are
+  kept. Each program is cut from the font cut down once to common letters (a few
+  hundred glyphs, cheap to read) when the document uses no others, else from
+  the full font. The pages render as with fpdf2's own ``add_font`` (a test
+  compares them pixel for pixel).
 
-Relies on these parts of fpdf2 2.8 (pinned by tests that compare the bytes with
-fpdf2's own ``add_font`` and output): ``FPDF.fonts`` holds TTFFont objects,
+Relies on these parts of fpdf2 2.8 (pinned by those tests): ``FPDF.fonts`` holds TTFFont objects,
 numbered by ``i`` in the order added; layout adds to a font's ``cw``,
 ``missing_glyphs`` and ``subset`` (a SubsetMap) only; ``OutputProducer._add_fonts``
 writes each TrueType font as the objects built below.
@@ -43,22 +43,21 @@ from fpdf.syntax import Name, PDFArray, PDFContentStream
 
 log = logging.getLogger(__name__)
 
+ASCII_CODEPOINTS = range(0x20, 0x7F)
 # Letters most names and texts use: Latin (Western, Central and Eastern European,
 # Vietnamese), general punctuation and currency signs.
-ASCII_CODEPOINTS = range(0x20, 0x7F)
 COMMON_CODEPOINTS = (*range(0x20, 0x250), *range(0x1E00, 0x1F00), *range(0x2000, 0x2070), *range(0x20A0, 0x20D0))
 
-# As fpdf2 2.8 subsets at output (fpdf/output.py), plus glyph names, which its
-# own subsetting of the cut-down font looks glyphs up by.
+# As fpdf2 2.8 subsets at output (fpdf/output.py).
 _DROPPED_TABLES = ["FFTM", "GDEF", "GPOS", "GSUB", "MATH", "hdmx", "meta", "sbix", "CBDT", "CBLC", "EBDT", "EBLC",
                    "EBSC", "SVG ", "CPAL", "COLR"]
 
 
 def _subset(data: bytes, *, glyphs: list[str] | None = None, unicodes: list[int] | None = None,
-            glyph_names: bool = True, recalc: bool = True) -> ttLib.TTFont:
-    """The font in ``data`` cut down to ``glyphs`` or the glyphs of ``unicodes``; with ``recalc``, its
-    glyphs and the font-wide numbers (bounding box, maxima) compiled anew, as fpdf2's output does."""
-    font = ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, recalcBBoxes=recalc, lazy=True)
+            glyph_names: bool = True) -> ttLib.TTFont:
+    """The font in ``data`` cut down to ``glyphs`` or the glyphs of ``unicodes``, with fpdf2's options;
+    ``glyph_names`` kept for a cut that is cut again by glyph name."""
+    font = ttLib.TTFont(io.BytesIO(data), recalcTimestamp=False, lazy=True)
     options = ftsubset.Options(notdef_outline=True, recommended_glyphs=True, glyph_names=glyph_names)
     options.drop_tables += _DROPPED_TABLES
     subsetter = ftsubset.Subsetter(options)
@@ -85,7 +84,7 @@ class FontProgram:
 
 class ParsedFont:
     """A font file parsed once: fpdf2's font object, the file's bytes, its common-letters cut,
-    and the cuts to the glyph sets documents used lately."""
+    and the programs of the glyph sets documents used lately."""
 
     def __init__(self, template: TTFFont, data: bytes) -> None:
         self.template = template
@@ -114,12 +113,10 @@ class ParsedFont:
         return self._program(self.ascii_glyphs.union(font.subset.get_all_glyph_names()))
 
     def _make_program(self, glyphs: frozenset[str]) -> FontProgram:
-        """``glyphs`` subset as fpdf2's output does it: cut down first (from the common-letters cut when
-        it has them all: a few hundred glyphs to read, not thousands), then subset again with fpdf2's
-        options, as it would the document's copy of the whole font."""
+        """``glyphs`` subset as fpdf2's output does it, from the common-letters cut when it has them all
+        (a few hundred glyphs to read, not thousands)."""
         source = self.common_data if glyphs <= self.common_glyphs else self.data
-        cut = _compiled(_subset(source, glyphs=sorted(glyphs)))
-        program = _subset(cut, glyphs=sorted(glyphs), glyph_names=False, recalc=False)
+        program = _subset(source, glyphs=sorted(glyphs), glyph_names=False)
         data = _compiled(program)
         return FontProgram(compressed=zlib.compress(data), length=len(data),
                            glyph_ids={name: program.getGlyphID(name) for name in glyphs})

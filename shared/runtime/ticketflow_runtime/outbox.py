@@ -115,11 +115,11 @@ class Outbox:
     ``wake``, which the unit of work wakes after its commit.
     """
 
-    def __init__(self, session: AsyncSession, service: str, *, wake: set[str] | None = None) -> None:
+    def __init__(self, session: AsyncSession, service: str, *, wake: set[str]) -> None:
         self.session = session
         self.service = service
         self._staged: list[OutboxRecord] = []
-        self._wake = set() if wake is None else wake
+        self._wake = wake
 
     async def add(self, event: Event) -> Envelope:
         envelope = self.stage(event)

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 import asyncpg
 
 from ticketflow_runtime.database import Database
-from ticketflow_runtime.outbox import notify_channel, outbox_record
+from ticketflow_runtime.outbox import outbox_record
 from ticketflow_runtime.telemetry import continue_trace
 from ticketflow_schemas import qr
 
@@ -120,5 +120,5 @@ async def _admit(connection: asyncpg.Connection, database: Database, ticket, che
         return None
     if not admitted:
         return None
-    database.wake({notify_channel(database.service)})
+    database.outbox_committed()
     return answer

@@ -26,26 +26,14 @@ DEFAULT_LIST_NAME = "Main entrance"
 async def record_issued_tickets(uow: UnitOfWork, issued: list[Delivery[contracts.TicketIssued]]) -> None:
     """Learn a batch of issued tickets, their events' public keys and default lists: a statement per table."""
     session = uow.session
-    per_key = {d.event.signing_key.key_id: d.event for d in issued}
-    await session.execute(insert(signing_keys).on_conflict_do_nothing(), [
-        {"key_id": qr.key_id_from_text(e.signing_key.key_id), "event_id": e.event_id,
-         "public_key": qr.decode_raw(e.signing_key.public_key)} for e in per_key.values()])
-    upsert = insert(tickets)
+    await _record_keys(session, [delivery.event for delivery in issued])
     updated = datetime.now(UTC)
     # ticket.assigned may have come first (another topic) and created the row: keep its holder.
-    await session.execute(
-        upsert.on_conflict_do_update(index_elements=[tickets.c.id], set_={
-            **_newest_secret(upsert),
-            **{column: upsert.excluded[column] for column in (
-                "number", "order_id", "event_id", "event_name", "ticket_type_id", "ticket_type_name", "traceparent",
-                "updated_at")},
-            "change_seq": ticket_changes.next_value(),
-        }),
-        [{"id": e.ticket_id, "number": e.ticket_number, "order_id": e.order_id, "event_id": e.event_id,
-          "event_name": e.event_name, "ticket_type_id": e.ticket_type_id, "ticket_type_name": e.ticket_type_name,
-          "secret_version": e.secret_version, "qr_payload": e.qr_payload, "traceparent": d.traceparent,
-          "updated_at": updated} for d in issued for e in [d.event]],
-    )
+    await session.execute(_UPSERT_ISSUED, [
+        {"id": e.ticket_id, "number": e.ticket_number, "order_id": e.order_id, "event_id": e.event_id,
+         "event_name": e.event_name, "ticket_type_id": e.ticket_type_id, "ticket_type_name": e.ticket_type_name,
+         "secret_version": e.secret_version, "qr_payload": e.qr_payload, "traceparent": d.traceparent,
+         "updated_at": updated} for d in issued for e in [d.event]])
     await session.execute(
         insert(check_in_lists)
         .on_conflict_do_nothing(index_elements=[check_in_lists.c.event_id], index_where=check_in_lists.c.is_default),
@@ -87,7 +75,8 @@ def _newest_secret(upsert) -> dict:
     }
 
 
-async def _record_keys(session: AsyncSession, events: list[contracts.TicketReissued]) -> None:
+async def _record_keys(session: AsyncSession, events: list[contracts.TicketIssued | contracts.TicketReissued]) -> None:
+    """The events' public keys, each once."""
     keys = {event.signing_key.key_id: event for event in events}
     await session.execute(insert(signing_keys).on_conflict_do_nothing(), [
         {"key_id": qr.key_id_from_text(e.signing_key.key_id), "event_id": e.event_id,
@@ -95,6 +84,7 @@ async def _record_keys(session: AsyncSession, events: list[contracts.TicketReiss
 
 
 FACTS = ("number", "order_id", "event_id", "ticket_type_name", "traceparent", "updated_at")
+ISSUE = ("event_name", "ticket_type_id")
 HOLDER = ("holder_person_id", "holder_name", "holder_email", "holder_company")
 
 
@@ -106,6 +96,7 @@ def _ticket_upsert(columns: tuple[str, ...]):
         "change_seq": ticket_changes.next_value()})
 
 
+_UPSERT_ISSUED = _ticket_upsert(FACTS + ISSUE)
 _UPSERT_FACTS, _UPSERT_FACTS_AND_HOLDER = _ticket_upsert(FACTS), _ticket_upsert(FACTS + HOLDER)
 
 
