@@ -11,7 +11,8 @@ The scans are sent by wrk (Debian's package, installed when missing), whose C
 event loop takes a small share of the two cores the services also run on; it
 keeps ``--concurrency`` requests in flight for ``--seconds``, each the next
 ticket under a fresh nonce (``scans.lua``). Without wrk, an aiohttp client sends
-``--scans`` scans instead.
+``--scans`` scans instead. The same wrk load then measures the machine's floor:
+a bare application that only stores each scan's nonce (``floor_app``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ import argparse
 import asyncio
 import gzip
 import json
+import os
+import socket
 import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -36,7 +40,9 @@ from ticketflow_schemas import qr
 
 from ..config import REPO_ROOT, plain_database_url, service_url
 from ..debian import ensure_package
+from ..processes import port_open
 from ..flow import Flow
+from . import floor_app
 from .report import Report, percentile
 from .resources import ResourceSampler, cpu_per_unit
 
@@ -106,16 +112,45 @@ async def scan_all(payloads: list[str], concurrency: int, token: str) -> tuple[f
     return elapsed, latencies, results
 
 
-def scan_with_wrk(payloads: list[str], *, first: int, seconds: int, concurrency: int, token: str) -> dict:
+def scan_with_wrk(payloads: list[str], *, first: int, seconds: int, concurrency: int, token: str,
+                  url: str = CHECKIN) -> dict:
     """wrk scans payloads[first:] for ``seconds``; its figures (requests, seconds, admitted, p50_ms ...)."""
     with tempfile.NamedTemporaryFile("w", suffix=".txt") as listing:
         listing.write("\n".join(payloads))
         listing.flush()
         run = subprocess.run(
-            [str(WRK), "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "10s", "-s", str(WRK_SCRIPT), CHECKIN,
+            [str(WRK), "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "10s", "-s", str(WRK_SCRIPT), url,
              "--", listing.name, str(first + 1), uuid.uuid4().hex[:8], token],
             capture_output=True, text=True, check=True)
     return json.loads(next(line for line in run.stdout.splitlines() if line.startswith("RESULT "))[7:])
+
+
+async def scan_floor(payloads: list[str], *, seconds: int, concurrency: int) -> dict:
+    """The same wrk load against ``floor_app`` (one durable row per scan, nothing else); wrk's figures."""
+    database = plain_database_url("checkin")
+    connection = await asyncpg.connect(database)
+    await connection.execute(f"CREATE TABLE {floor_app.TABLE} (nonce text PRIMARY KEY, payload text NOT NULL, "
+                             "gate text, scanned_at timestamptz NOT NULL)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", f"{floor_app.__name__}:app", "--host", "127.0.0.1", "--port", str(port),
+         "--no-access-log", "--log-level", "warning"], env={**os.environ, "FLOOR_DATABASE_URL": database})
+    try:
+        while not port_open("127.0.0.1", port):
+            if server.poll() is not None:
+                raise RuntimeError(f"the floor application exited with {server.returncode}")
+            await asyncio.sleep(0.1)
+        url = f"http://127.0.0.1:{port}"
+        scan_with_wrk(payloads[:WARM_UP_TICKETS], first=0, seconds=2, concurrency=concurrency, token="", url=url)
+        return scan_with_wrk(payloads, first=WARM_UP_TICKETS, seconds=seconds, concurrency=concurrency, token="",
+                             url=url)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        await connection.execute(f"DROP TABLE {floor_app.TABLE}")
+        await connection.close()
 
 
 async def download(event_id: uuid.UUID, token: str) -> tuple[float, int, int, int]:
@@ -178,6 +213,13 @@ async def run(args: argparse.Namespace, report: Report) -> None:
     report.row("latency", f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, **p99 {p99:.1f} ms** (target < 25 ms)", ok=p99 < 25)
     if cpu:
         report.row("CPU per scan", cpu)
+        report.section("Check-in: the floor of this machine, under the same load")
+        floor = await scan_floor(payloads, seconds=args.seconds, concurrency=args.concurrency)
+        floor_rate = floor["requests"] / floor["seconds"]
+        report.row("HTTP and one durable row per scan",
+                   f"{floor_rate:,.0f} scans/s, p50 {floor['p50_ms']:.1f} ms, p99 {floor['p99_ms']:.1f} ms: a bare "
+                   "ASGI application on uvicorn and asyncpg, without framework, token, signature or event")
+        report.row("the service / the floor", f"{rate / floor_rate:.0%} of the scans per second")
 
     report.section(f"Check-in: offline download of an event of {args.tickets:,} tickets")
     seconds, tickets, wire, plain = await download(event_id, device["token"])
