@@ -23,6 +23,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi.telemetry import TelemetryConfig
 from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
@@ -44,6 +45,8 @@ from .telemetry import HttpMiddleware, TraceContextMiddleware, configure_logging
 from .worker import DrainingWorker
 
 log = logging.getLogger(__name__)
+
+NO_BUILT_IN_TELEMETRY = TelemetryConfig(tracing=False, metrics=False, logs=False, operation_spans=False)
 
 HTTP_LATENCY = Histogram(
     "ticketflow_http_request_duration_seconds", "HTTP request latency", ["method", "route", "status"]
@@ -134,8 +137,10 @@ class Service:
     # -- HTTP
 
     def _build_app(self, routers: Sequence[APIRouter], description: str, version: str) -> FastAPI:
+        # The service's own telemetry (below) traces and measures each request once: FastAPI's built-in
+        # spans, metrics and logs would record every request, dependency and serialisation a second time.
         app = FastAPI(title=f"ticketflow {self.name}", description=description, version=version,
-                      lifespan=self._lifespan)
+                      lifespan=self._lifespan, telemetry=NO_BUILT_IN_TELEMETRY)
         app.state.service = self
         install_error_handlers(app)
         default_openapi = app.openapi

@@ -16,6 +16,7 @@ to check-in.
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from collections.abc import Callable, Iterator
@@ -79,7 +80,9 @@ def configure_tracing(service: str, *, otlp_endpoint: str | None) -> TracerProvi
     return provider
 
 
+@functools.cache
 def tracer() -> trace.Tracer:
+    # Once per process: get_tracer makes a new tracer at every call, and a request may start several spans.
     return trace.get_tracer("ticketflow")
 
 
