@@ -39,13 +39,14 @@ def consumer_expectations() -> dict[str, list[tuple[str, type]]]:
 @pytest.fixture(scope="module")
 def records(stack, event: dict) -> list:
     """The records of three orders that cause every event type: one checked in (online, then again
-    offline: a conflict), one invoiced, one cancelled."""
+    offline: a conflict) with its other ticket offered by a claim link, one invoiced, one cancelled."""
     flow = Flow()
     since = int(time.time() * 1000) - 1000
     order = flow.place_free_order(event["id"], 2)
     tickets = flow.assignable_tickets(order["id"], 2)
     holder = f"wire.{uuid.uuid4().hex[:8]}@example.com"
     flow.assign(tickets[0]["id"], "Wanda Wire", holder)
+    flow.offer_claim(tickets[1]["id"], f"wire.claim.{uuid.uuid4().hex[:8]}@example.com")
     from e2e_helpers import qr_of
 
     code = qr_of(inline_images(wait_for_mail(holder))[0])

@@ -503,6 +503,7 @@ def test_compose_sends_buyers_back_to_the_console() -> None:
     console = f"http://127.0.0.1:{CONSOLE_PORT}"
     assert orders["CHECKOUT_SUCCESS_URL"] == f"{console}/checkout/{{ORDER_ID}}/done"
     assert notifications["MANAGE_TICKETS_URL"] == f"{console}/buyer/orders/{{order_id}}"
+    assert notifications["CLAIM_URL"] == f"{console}/claims/{{token}}"
 
 
 def test_k8s_console_configuration_is_what_it_reads(monkeypatch) -> None:

@@ -16,18 +16,14 @@ import httpx
 
 from e2e_helpers import qr_of
 from ticketflow_local.config import service_url, stack_env
-from ticketflow_local.flow import Flow, header, inline_images, mails_to, read_topics, wait_for_mail, wait_until
+from ticketflow_local.flow import (Flow, header, inline_images, mail_with, mails_to, read_topics, wait_for_mail,
+                                  wait_until)
 
 ORDERS, ASSIGNMENT, NOTIFICATIONS = service_url("orders"), service_url("assignment"), service_url("notifications")
 
 
 def subjects(address: str) -> list[str]:
     return [m["Subject"] for m in mails_to(address)]
-
-
-def mail_with(address: str, template: str):
-    return wait_until(lambda: next((m for m in mails_to(address) if m["X-Ticketflow-Template"] == template), None),
-                      what=f"{template} to {address}")
 
 
 def attachments(message) -> dict[str, bytes]:

@@ -12,7 +12,7 @@ from pypdf import PdfReader
 
 from e2e_helpers import qr_of
 from ticketflow_local.config import service_url
-from ticketflow_local.flow import Flow, inline_images, wait_for_mail, wait_until
+from ticketflow_local.flow import Flow, inline_images, mail_with, wait_for_mail, wait_until
 
 ASSIGNMENT = service_url("assignment")
 
@@ -96,20 +96,53 @@ def test_a_claim_link_makes_its_recipient_the_holder_once(flow: Flow, event: dic
     order, tickets = settled_order(flow, event, 1)
     link = buyer_link(flow, order["id"])
     recipient = f"claimer.{uuid.uuid4().hex[:6]}@example.com"
-    claim = httpx.post(f"{ASSIGNMENT}/v1/tickets/{tickets[0]['id']}/claims", headers=link, json={"email": recipient})
+    claim = httpx.post(f"{ASSIGNMENT}/v1/tickets/{tickets[0]['id']}/claims", headers=link,
+                       json={"email": recipient, "language": "sv"})
     assert claim.status_code == 201
     token = claim.json()["token"]
+
+    # The link reaches the address, in the language asked for.
+    offer = mail_with(recipient, "claim_offered")
+    assert offer["Content-Language"] == "sv" and event["name"] in offer["Subject"]
+    mailed_link = next(line.strip() for line in offer.get_body(("plain",)).get_content().splitlines()
+                       if "/claims/" in line)
+    assert mailed_link.endswith(f"/claims/{token}")
 
     offered = httpx.get(f"{ASSIGNMENT}/v1/claims/{token}").json()
     assert offered["email"] == recipient and offered["ticket_number"] == tickets[0]["number"]
     claimed = httpx.post(f"{ASSIGNMENT}/v1/claims/{token}", json={"name": "Clara Claimer", "company": "Claim AB"})
     assert claimed.status_code == 200 and claimed.json()["holder"]["email"] == recipient
-    assert wait_for_mail(recipient)
+    assert mail_with(recipient, "your_ticket")
 
     again = httpx.post(f"{ASSIGNMENT}/v1/claims/{token}", json={"name": "Someone Else"})
     assert again.status_code == 409 and again.json()["error"]["code"] == "claim_used"
     forged = httpx.get(f"{ASSIGNMENT}/v1/claims/not-a-real-token")
     assert forged.status_code == 404 and forged.json()["error"]["code"] == "claim_not_found"
+
+
+def test_a_newer_link_or_a_change_of_hands_withdraws_the_open_links(flow: Flow, event: dict) -> None:
+    order, tickets = settled_order(flow, event, 1)
+    link = buyer_link(flow, order["id"])
+    ticket_id = tickets[0]["id"]
+
+    def offer(address: str) -> str:
+        made = httpx.post(f"{ASSIGNMENT}/v1/tickets/{ticket_id}/claims", headers=link, json={"email": address})
+        return made.raise_for_status().json()["token"]
+
+    mistyped = offer(f"clara.{uuid.uuid4().hex[:6]}@exmaple.com")
+    meant = offer(f"clara.{uuid.uuid4().hex[:6]}@example.com")
+    replaced = httpx.get(f"{ASSIGNMENT}/v1/claims/{mistyped}")
+    assert replaced.status_code == 409 and replaced.json()["error"]["code"] == "claim_withdrawn"
+    assert httpx.get(f"{ASSIGNMENT}/v1/claims/{meant}").status_code == 200
+
+    # The buyer hands the ticket over directly: the link still open no longer takes it away.
+    colleague = f"colleague.{uuid.uuid4().hex[:6]}@example.com"
+    httpx.put(f"{ASSIGNMENT}/v1/tickets/{ticket_id}/holder", headers=link,
+              json={"name": "Cole League", "email": colleague}).raise_for_status()
+    late = httpx.post(f"{ASSIGNMENT}/v1/claims/{meant}", json={"name": "Clara Late"})
+    assert late.status_code == 409 and late.json()["error"]["code"] == "claim_withdrawn"
+    holder = httpx.get(f"{ASSIGNMENT}/v1/tickets/{ticket_id}", headers=link).json()["holder"]
+    assert holder["email"] == colleague
 
 
 def test_the_organizer_can_lock_changes_after_a_deadline(flow: Flow) -> None:

@@ -193,6 +193,7 @@ def stack_env() -> dict[str, str]:
         "CHECKOUT_SUCCESS_URL": f"{console_url()}/checkout/{{ORDER_ID}}/done",
         "CHECKOUT_CANCEL_URL": f"{console_url()}/checkout/{{ORDER_ID}}/cancelled",
         "MANAGE_TICKETS_URL": f"{console_url()}/buyer/orders/{{order_id}}",
+        "CLAIM_URL": f"{console_url()}/claims/{{token}}",
     }
     for service in SERVICES:
         name = database_env_name(service)

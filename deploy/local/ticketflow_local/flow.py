@@ -101,6 +101,13 @@ class Flow:
         response.raise_for_status()
         return response.json()
 
+    def offer_claim(self, ticket_id: str, email_address: str) -> dict:
+        """A claim link for the ticket, mailed to ``email_address`` (its token and expiry)."""
+        response = self.http.post(f"{service_url('assignment')}/v1/tickets/{ticket_id}/claims",
+                                  json={"email": email_address})
+        response.raise_for_status()
+        return response.json()
+
     def scan(self, payload: str, *, gate: str = "North gate", nonce: str | None = None,
              device_token: str | None = None, **fields: object) -> dict:
         """Scan as staff, or as a registered device with ``device_token``; ``fields`` add list_id, direction..."""
@@ -165,6 +172,12 @@ def mails_to(address: str) -> list[EmailMessage]:
 
 def wait_for_mail(address: str, timeout: float = 30) -> EmailMessage:
     return wait_until(lambda: (mails := mails_to(address)) and mails[0], timeout=timeout, what=f"mail to {address}")
+
+
+def mail_with(address: str, template: str, timeout: float = 30) -> EmailMessage:
+    """The first message of ``template`` (its X-Ticketflow-Template) to ``address``, once it has arrived."""
+    return wait_until(lambda: next((m for m in mails_to(address) if m["X-Ticketflow-Template"] == template), None),
+                      timeout=timeout, what=f"{template} to {address}")
 
 
 def inline_images(message: EmailMessage) -> list[bytes]:

@@ -102,7 +102,8 @@ class Link(BaseModel):
 
 
 class ClaimRequest(BaseModel):
-    email: EmailStr
+    email: EmailStr = Field(description="the link is mailed here; only this address can claim with it")
+    language: str = Field(default="en", pattern=r"^[a-z]{2}$", description="the email's language (en, sv)")
 
 
 class ClaimView(BaseModel):
@@ -249,12 +250,15 @@ async def upload_assignments(order_id: uuid.UUID, request: Request, service: Ser
 
 
 @router.post("/tickets/{ticket_id}/claims", status_code=status.HTTP_201_CREATED,
-             summary="Send the ticket to an address: a claim link that works once and expires")
+             summary="Send the ticket to an address: a claim link that works once and expires",
+             description="The link is emailed to the address (ticket.claim_offered) and returned, to share "
+                         "another way too. A new link for the same ticket leaves earlier ones working until "
+                         "the ticket is claimed.")
 async def create_claim(ticket_id: uuid.UUID, body: ClaimRequest, service: ServiceDep, who: OrderWriter) -> Link:
     await _ticket_for(service, who, ticket_id, write=True)
     async with service.database.unit_of_work() as uow:
         link = await usecases.create_claim(uow, ticket_id, str(body.email), actor=who.actor, by_staff=who.is_staff,
-                                           ttl=CLAIM_TTL)
+                                           ttl=CLAIM_TTL, language=body.language)
     return Link(token=link.token, expires_at=link.expires_at)
 
 

@@ -1,7 +1,7 @@
 """Wiring of the assignment service."""
 
 from ticketflow_runtime import Service, ServiceSettings, settings_for
-from ticketflow_schemas.events import TicketAssigned
+from ticketflow_schemas.events import TicketAssigned, TicketClaimOffered
 
 from . import api, handlers
 
@@ -16,5 +16,5 @@ def create_service(settings: ServiceSettings | None = None) -> Service:
         description="Ticket assignment: the events catalog, assignment, payments and settlement.",
         subscriptions=handlers.subscriptions,
         routers=[api.router],
-        publishes=[TicketAssigned],
+        publishes=[TicketAssigned, TicketClaimOffered],
     )

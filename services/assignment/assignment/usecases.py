@@ -129,6 +129,7 @@ async def assign(uow: UnitOfWork, ticket_id: uuid.UUID, person: PersonDetails | 
             insert(holder_history).values(ticket_id=ticket_id, person_id=holder.id if holder else None,
                                           changed_by=actor, at=changed_at)
         )
+        await _withdraw_open_claims(session, ticket_id, changed_at)
         await uow.outbox.add(
             contracts.TicketAssigned(
                 ticket_id=ticket_id, ticket_number=ticket.number, order_id=ticket.order_id,
@@ -200,13 +201,21 @@ class ClaimLink:
 
 
 async def create_claim(uow: UnitOfWork, ticket_id: uuid.UUID, email: str, *, actor: str, by_staff: bool,
-                       ttl: timedelta) -> ClaimLink:
+                       ttl: timedelta, language: str = "en") -> ClaimLink:
+    """A claim link for ``email``, mailed to it (ticket.claim_offered) in ``language``."""
     session = uow.session
-    await changeable_ticket(session, ticket_id, by_staff=by_staff)
+    ticket = await changeable_ticket(session, ticket_id, by_staff=by_staff)
     token, token_hash = new_claim_token()
     created = now()
-    await session.execute(insert(claims).values(token_hash=token_hash, ticket_id=ticket_id, email=email.strip(),
+    email = email.strip()
+    await _withdraw_open_claims(session, ticket_id, created)  # one open offer per ticket: the newest
+    await session.execute(insert(claims).values(token_hash=token_hash, ticket_id=ticket_id, email=email,
                                                 created_by=actor, created_at=created, expires_at=created + ttl))
+    with continue_trace(ticket.traceparent, "offer ticket", **{"ticket.id": str(ticket_id)}):
+        await uow.outbox.add(contracts.TicketClaimOffered(
+            ticket_id=ticket_id, ticket_number=ticket.number, order_id=ticket.order_id, event_id=ticket.event_id,
+            ticket_type_name=ticket.ticket_type_name, email=email, claim_token=token, expires_at=created + ttl,
+            language=language, offered_by=actor, offered_at=created))
     return ClaimLink(token=token, expires_at=created + ttl)
 
 
@@ -217,6 +226,9 @@ async def open_claim(session: AsyncSession, token: str, *, lock: bool = False):
         raise NotFound("claim_not_found", "This claim link is not valid.")
     if claim.claimed_at is not None:
         raise Conflict("claim_used", "This claim link has been used already.")
+    if claim.withdrawn_at is not None:
+        raise Conflict("claim_withdrawn", "This claim link was replaced, or the ticket went to someone else; "
+                                          "ask the sender.")
     if claim.expires_at <= now():
         raise Conflict("claim_expired", "This claim link has expired; ask the sender for a new one.")
     return claim
@@ -227,11 +239,19 @@ async def redeem_claim(uow: UnitOfWork, token: str, person: PersonDetails) -> uu
     claim = await open_claim(uow.session, token, lock=True)
     details = PersonDetails(person.name, claim.email, person.company, person.language, person.job_title,
                             person.phone, person.custom)
+    # Used before the ticket changes hands, which withdraws the links still open.
+    this_claim = claims.c.token_hash == claim.token_hash
+    await uow.session.execute(update(claims).where(this_claim).values(claimed_at=now()))
     await assign(uow, claim.ticket_id, details, actor=f"claim:{claim.email}", by_staff=False)
     holder_id = await uow.session.scalar(select(tickets.c.holder_id).where(tickets.c.id == claim.ticket_id))
-    await uow.session.execute(update(claims).where(claims.c.token_hash == claim.token_hash)
-                              .values(claimed_at=now(), person_id=holder_id))
+    await uow.session.execute(update(claims).where(this_claim).values(person_id=holder_id))
     return claim.ticket_id
+
+
+async def _withdraw_open_claims(session: AsyncSession, ticket_id: uuid.UUID, at: datetime) -> None:
+    await session.execute(update(claims).where(
+        claims.c.ticket_id == ticket_id, claims.c.claimed_at.is_(None), claims.c.withdrawn_at.is_(None),
+        claims.c.expires_at > at).values(withdrawn_at=at))
 
 
 # -- CSV upload

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import httpx
 import jwt
 
 from console.charts import arrivals_svg
+from console.i18n import LANGUAGE_COOKIE
 
 EMPTY_SUMMARY = {"currencies": ["SEK"], "rows": {}}
 EMPTY_PAGE = {"total": 0, "limit": 50, "offset": 0, "rows": []}
@@ -123,6 +126,21 @@ def test_the_public_order_form_comes_back_with_its_problems(client, apis):
     assert response.status_code == 422
     assert "Choose at least one ticket." in response.text and 'value="Ann"' in response.text
     assert "Moms" not in response.text and "VAT 25%" in response.text
+
+
+def test_a_claim_link_is_mailed_by_the_service_in_the_language_of_the_page(client, apis):
+    order, ticket = "8a3c6f0e-2d5b-4b8e-9c1a-0f2e3d4c5b6a", "1b2c3d4e-5f60-4718-9a0b-1c2d3e4f5a6b"
+    apis.routes[("POST", f"/v1/tickets/{ticket}/claims")] = lambda r: httpx.Response(
+        201, json={"token": "c1aim-t0ken", "expires_at": "2027-05-01T08:00:00Z"})
+    apis.routes[("GET", f"/v1/orders/{order}/tickets")] = lambda r: httpx.Response(200, json=[])
+    client.cookies.set(LANGUAGE_COOKIE, "sv")
+    response = client.post(f"/buyer/orders/{order}/tickets/{ticket}/claims",
+                           data={"access_token": "buyer-token", "email": " clara@example.com "})
+    sent = next(r for r in apis.seen if r.method == "POST")
+    assert json.loads(sent.content) == {"email": "clara@example.com", "language": "sv"}
+    assert sent.headers["Authorization"] == "Bearer buyer-token"
+    assert response.status_code == 200 and "En hämtlänk är på väg till clara@example.com" in response.text
+    assert "/claims/c1aim-t0ken" in response.text
 
 
 def test_the_arrivals_chart_is_an_accessible_svg():

@@ -35,6 +35,9 @@ class MailSettings(ServiceSettings):
         default="http://127.0.0.1:8003/v1/orders/{order_id}/tickets",
         description="the buyer's page to assign tickets; {order_id} is filled in and access_token appended")
     buyer_link_ttl_seconds: int = Field(default=60 * 86400, gt=0)
+    claim_url: str = Field(
+        default="http://127.0.0.1:8000/claims/{token}",
+        description="the page where a claim link's recipient takes the ticket; {token} is filled in")
     welcome_after_check_in: bool = Field(default=False, description="mail a welcome when a holder is checked in")
 
 

@@ -2,7 +2,8 @@
 
 from ticketflow_runtime import Delivery, Subscriptions, UnitOfWork
 from ticketflow_schemas.events import (OrderCancelled, OrderInvoiceSent, OrderPlaced, OrderSettled, TicketAssigned,
-                                       TicketCheckedIn, TicketIssued, TicketReissued, TicketVoided)
+                                       TicketCheckedIn, TicketClaimOffered, TicketIssued, TicketReissued,
+                                       TicketVoided)
 
 from . import usecases
 
@@ -58,6 +59,12 @@ async def record_issued(issued: list[Delivery[TicketIssued]], uow: UnitOfWork) -
 async def ticket_assigned(assigned: list[Delivery[TicketAssigned]], uow: UnitOfWork) -> None:
     """Keeps who holds each ticket; tells the holders' apps it arrived."""
     await usecases.tickets_assigned(uow, assigned)
+
+
+@subscriptions.on(TicketClaimOffered)
+async def claim_offered(event: TicketClaimOffered, uow: UnitOfWork) -> None:
+    """Mails a claim link to the address it was made for."""
+    await usecases.claim_offered(uow, event, claim_url=current().claim_url)
 
 
 @subscriptions.on_batch(TicketReissued)

@@ -168,6 +168,21 @@ async def tickets_ready(uow: UnitOfWork, order: contracts.OrderSettled, *, manag
                             "manage_url": f"{url}{'&' if '?' in url else '?'}access_token={token}"})
 
 
+async def claim_offered(uow: UnitOfWork, offer: contracts.TicketClaimOffered, *, claim_url: str) -> None:
+    """The link to take a ticket, to the address it was made for; with the event as this service knows it."""
+    ticket = (await _tickets(uow, [offer.ticket_id])).get(offer.ticket_id)
+    await enqueue_email(uow, template="claim_offered", recipient=offer.email, language=offer.language,
+                        subject_id=str(offer.ticket_id), context={
+                            "language": offer.language, "ticket_number": offer.ticket_number,
+                            "ticket_type": offer.ticket_type_name,
+                            "event_name": ticket.event_name if ticket else None,
+                            "event_on": ticket.event_starts_at.date().isoformat()
+                            if ticket and ticket.event_starts_at else None,
+                            "event_venue": ticket.event_venue if ticket else None,
+                            "claim_url": claim_url.format(token=offer.claim_token),
+                            "expires_on": offer.expires_at.date().isoformat()})
+
+
 async def order_cancelled(uow: UnitOfWork, order: contracts.OrderCancelled) -> None:
     await enqueue_email(uow, template="order_cancelled", recipient=str(order.buyer.email),
                         language=order.buyer.language, subject_id=str(order.order_id), context={

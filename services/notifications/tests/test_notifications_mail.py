@@ -66,6 +66,9 @@ CONTEXTS = {
     "order_cancelled": {**ORDER, "reason": "withdrawn", "refunded": True,
                         "refund": {"net": 980000, "vat": 245000, "gross": 1225000}},
     "welcome": {**TICKET, "gate": "North gate"},
+    "claim_offered": {"ticket_number": "TF-AAAA-BBBB", "ticket_type": "Pass", "event_name": "Nordic Summit",
+                      "event_on": "2027-05-01", "event_venue": "Stockholm", "expires_on": "2027-04-20",
+                      "claim_url": "https://tickets.example.com/claims/c1aim-t0ken"},
 }
 
 
@@ -92,6 +95,23 @@ def test_the_invoice_is_attached_and_the_ticket_comes_as_a_pdf_too() -> None:
                      recipient="r@example.com", message_id="<5@ticketflow>")
     pdf = next(p for p in ticket.iter_attachments() if p.get_content_type() == "application/pdf")
     assert pdf.get_filename() == "ticket-TF-AAAA-BBBB.pdf" and pdf.get_content().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize(("language", "until"), [("en", "until 20 April 2027"), ("sv", "till och med 20 april 2027")])
+def test_a_claim_link_says_what_it_offers_and_until_when(language: str, until: str) -> None:
+    message = compose("claim_offered", {**CONTEXTS["claim_offered"], "language": language}, sender="t@example.com",
+                      recipient="r@example.com", message_id="<6@ticketflow>")
+    text = next(p for p in message.walk() if p.get_content_type() == "text/plain").get_content()
+    html = next(p for p in message.walk() if p.get_content_type() == "text/html").get_content()
+    assert "Nordic Summit" in message["Subject"]
+    assert "https://tickets.example.com/claims/c1aim-t0ken" in text
+    assert 'href="https://tickets.example.com/claims/c1aim-t0ken"' in html
+    assert until in " ".join(text.split()) and "Stockholm" in text
+    # Without the event (its ticket not yet known here) the email still offers the ticket.
+    bare = {**CONTEXTS["claim_offered"], "event_name": None, "event_on": None, "event_venue": None}
+    unknown = compose("claim_offered", {**bare, "language": language}, sender="t@example.com",
+                      recipient="r@example.com", message_id="<7@ticketflow>")
+    assert "claims/c1aim-t0ken" in unknown.get_body(("plain",)).get_content()
 
 
 def test_amounts_and_dates_read_as_each_language_writes_them() -> None:

@@ -178,11 +178,9 @@ class Holder(Contract):
     language: str = Field(default="en", pattern=r"^[a-z]{2}$")
 
 
-class TicketAssigned(Event):
-    """A ticket now belongs to a person, or to nobody again (``holder`` is null)."""
+class TicketFacts(Event):
+    """What the events of a ticket's hands say about the ticket (not an event type of its own)."""
 
-    ce_type: ClassVar[str] = "ticketflow.ticket.assigned.v1"
-    topic: ClassVar[str] = topics.TICKET_ASSIGNED
     key_field: ClassVar[str] = "ticket_id"
 
     ticket_id: uuid.UUID
@@ -190,12 +188,35 @@ class TicketAssigned(Event):
     order_id: uuid.UUID
     event_id: uuid.UUID
     ticket_type_name: str
+
+
+class TicketAssigned(TicketFacts):
+    """A ticket now belongs to a person, or to nobody again (``holder`` is null)."""
+
+    ce_type: ClassVar[str] = "ticketflow.ticket.assigned.v1"
+    topic: ClassVar[str] = topics.TICKET_ASSIGNED
+
     holder: Holder | None
     previous_person_id: uuid.UUID | None = None
     qr_payload: str = Field(description="the ticket's current signed QR payload")
     secret_version: int = Field(ge=1)
     assigned_at: AwareDatetime
     assigned_by: str = Field(description="who made the change: buyer, staff:<name>, claim")
+
+
+class TicketClaimOffered(TicketFacts):
+    """A ticket offered to an address with a claim link: who opens it, confirms their details and becomes the
+    holder. Carries the link's secret, for the one email that delivers it."""
+
+    ce_type: ClassVar[str] = "ticketflow.ticket.claim_offered.v1"
+    topic: ClassVar[str] = topics.TICKET_CLAIM_OFFERED
+
+    email: Email = Field(description="where the link goes; only this address can claim with it")
+    claim_token: str = Field(min_length=16, description="the link's secret: works once, until expires_at")
+    expires_at: AwareDatetime
+    language: str = Field(default="en", pattern=r"^[a-z]{2}$", description="the email's language")
+    offered_by: str = Field(description="who sent it: buyer, staff:<name>")
+    offered_at: AwareDatetime
 
 
 class TicketCheckedIn(Event):
@@ -235,18 +256,12 @@ class TicketCheckInConflicted(Event):
     scanned_at: AwareDatetime = Field(description="the scanner's time of the offline admission")
 
 
-class TicketReissued(Event):
+class TicketReissued(TicketFacts):
     """The ticket's secret rotated (its holder changed): older QR codes no longer admit."""
 
     ce_type: ClassVar[str] = "ticketflow.ticket.reissued.v1"
     topic: ClassVar[str] = topics.TICKET_REISSUED
-    key_field: ClassVar[str] = "ticket_id"
 
-    ticket_id: uuid.UUID
-    ticket_number: str
-    order_id: uuid.UUID
-    event_id: uuid.UUID
-    ticket_type_name: str
     secret_version: int = Field(ge=2)
     previous_secret_version: int = Field(ge=1)
     qr_payload: str = Field(description="the new signed QR payload, base64url; no personal data")
@@ -276,5 +291,5 @@ class TicketVoided(Event):
 EVENT_TYPES: dict[str, type[Event]] = {
     model.ce_type: model
     for model in (OrderPlaced, OrderInvoiceSent, OrderSettled, OrderCancelled, TicketIssued, TicketAssigned,
-                  TicketReissued, TicketCheckedIn, TicketCheckInConflicted, TicketVoided)
+                  TicketClaimOffered, TicketReissued, TicketCheckedIn, TicketCheckInConflicted, TicketVoided)
 }

@@ -8,6 +8,7 @@ ORDER_SETTLED: Final = "order.settled"
 ORDER_CANCELLED: Final = "order.cancelled"
 TICKET_ISSUED: Final = "ticket.issued"
 TICKET_ASSIGNED: Final = "ticket.assigned"
+TICKET_CLAIM_OFFERED: Final = "ticket.claim_offered"
 TICKET_REISSUED: Final = "ticket.reissued"
 TICKET_VOIDED: Final = "ticket.voided"
 TICKET_CHECKED_IN: Final = "ticket.checked_in"
@@ -20,6 +21,7 @@ EVENT_TOPICS: Final = (
     ORDER_CANCELLED,
     TICKET_ISSUED,
     TICKET_ASSIGNED,
+    TICKET_CLAIM_OFFERED,
     TICKET_REISSUED,
     TICKET_VOIDED,
     TICKET_CHECKED_IN,

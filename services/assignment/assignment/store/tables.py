@@ -86,6 +86,8 @@ claims = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
     Column("claimed_at", DateTime(timezone=True)),
     Column("person_id", UUID(as_uuid=True), ForeignKey("persons.id")),
+    # A newer link for the ticket, or the ticket changing hands, withdraws the links still open.
+    Column("withdrawn_at", DateTime(timezone=True)),
 )
 
 # The custom person fields an organizer asks for at an event (diet, T-shirt size...).

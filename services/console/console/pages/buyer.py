@@ -51,8 +51,10 @@ async def claim_link(request: Request, order_id: uuid.UUID, ticket_id: uuid.UUID
                      access_token: Annotated[str, Form()] = "", email: Annotated[str, Form(max_length=200)] = ""):
     if not forms.EMAIL.match(email.strip()):
         return redirect(request, _page_url(order_id, access_token), "Enter a valid e-mail address.", "error")
+    # Mailed in the language the buyer reads the page in: the recipient's own is not known yet.
     link, refused = await attempt(api(request, access_token).send(
-        "POST", "assignment", f"/v1/tickets/{ticket_id}/claims", {"email": email.strip()}))
+        "POST", "assignment", f"/v1/tickets/{ticket_id}/claims", {"email": email.strip(),
+                                                                  "language": language(request)}))
     if refused:
         return redirect(request, _page_url(order_id, access_token), refused, "error")
     claim = {"email": email.strip(), "url": f"{request.base_url}claims/{link['token']}",
