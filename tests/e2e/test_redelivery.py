@@ -131,6 +131,7 @@ def test_redelivering_every_event_of_a_full_flow_changes_nothing(flow: Flow, eve
     code = qr_of(inline_images(wait_for_mail(second))[0])
     assert flow.scan_when_known(code)["result"] == "admitted"
     assert flow.admit_offline(event["id"], code)["conflict"]
+    flow.offer_claim(tickets[1]["id"], f"redelivery.claim.{uuid.uuid4().hex[:8]}@example.com")
     invoiced = flow.place_order(event["id"], 1, payment_method="invoice")
     flow.order_action(invoiced["id"], "invoice")
     cancelled = flow.place_free_order(event["id"], 1)
