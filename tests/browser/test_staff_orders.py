@@ -64,6 +64,36 @@ def test_staff_create_invoice_order_send_invoice_mark_paid_and_see_the_summary(j
     page.get_by_role("link", name="English").click()
 
 
+def test_staff_create_an_event_with_its_ticket_types_and_its_public_page_sells_them(journey):
+    page = journey.page
+    journey.sign_in()
+    page.goto("/events")
+    page.get_by_role("link", name="+ New Event").click()
+    name = f"Console event {uuid.uuid4().hex[:6]}"
+    page.get_by_label("Event name").fill(name)
+    page.get_by_label("Venue").fill("Göteborg")
+    page.get_by_label("Starts").fill("2027-09-01T09:00")
+    page.get_by_label("Ends").fill("2027-09-01T17:00")
+    page.get_by_label("Capacity (tickets)").fill("200")
+    first_type = page.get_by_role("group", name="Ticket type 1")
+    first_type.get_by_label("Name").fill("Day pass")
+    first_type.get_by_label("Net price").fill("1 200,00")
+    journey.shot("new-event-form")
+    page.get_by_role("button", name="Create event").click()
+
+    expect(page.get_by_role("status")).to_contain_text("The event is created.")
+    expect(page.get_by_role("heading", name="Ticket Orders")).to_be_visible()
+    event_id = re.search(r"event_id=([0-9a-f-]{36})", page.url).group(1)
+    page.goto("/events")
+    expect(page.locator("#events")).to_contain_text(name)
+    expect(page.locator("#events")).to_contain_text("2027-09-01 09:00")
+    page.goto(f"/events/{event_id}")
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
+    expect(page.get_by_role("cell", name="Day pass", exact=True)).to_be_visible()
+    expect(page.get_by_label("Quantity: Day pass")).to_be_editable()
+    journey.shot("new-event-public-page")
+
+
 def test_filters_and_export_csv_agree_with_the_list(journey, shop, flow):
     page = journey.page
     marker = uuid.uuid4().hex[:6]

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
+from zoneinfo import ZoneInfo
 
 WIDTH, HEIGHT, BOTTOM, LEFT = 720, 200, 28, 34
 
 
-def arrivals_svg(buckets: list[dict], title: str) -> str:
-    """``buckets``: ``{"from": ISO time, "arrivals": n}`` in time order; the last 48 (four hours) are drawn."""
+def arrivals_svg(buckets: list[dict], title: str, zone: ZoneInfo | None = None) -> str:
+    """``buckets``: ``{"from": ISO time, "arrivals": n}`` in time order; the last 48 (four hours) are drawn,
+    labelled with the wall-clock time in ``zone``."""
     shown = buckets[-48:]
     peak = max((b["arrivals"] for b in shown), default=0) or 1
     plot_height = HEIGHT - BOTTOM - 10
@@ -23,7 +25,8 @@ def arrivals_svg(buckets: list[dict], title: str) -> str:
     for index, bucket in enumerate(shown):
         height = plot_height * bucket["arrivals"] / peak
         x = LEFT + index * slot
-        start = datetime.fromisoformat(bucket["from"].replace("Z", "+00:00")).strftime("%H:%M")
+        moment = datetime.fromisoformat(bucket["from"].replace("Z", "+00:00"))
+        start = (moment.astimezone(zone) if zone else moment).strftime("%H:%M")
         parts.append(f'<rect class="bar" x="{x + 1:.1f}" y="{HEIGHT - BOTTOM - height:.1f}" '
                      f'width="{max(slot - 2, 1):.1f}" height="{height:.1f}"><title>{start}: '
                      f'{bucket["arrivals"]}</title></rect>')

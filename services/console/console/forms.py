@@ -9,7 +9,9 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from zoneinfo import ZoneInfo
 
 from starlette.datastructures import FormData, QueryParams
 
@@ -137,6 +139,86 @@ def ticket_count(form: FormData, name: str, problems: list[str], *, minimum: int
                         else "Enter a number of tickets from 1 to 1000.")
         return minimum
     return int(raw)
+
+
+TICKET_TYPE_ROWS = 4
+MAX_MINOR_UNITS = 10**12  # as the orders service takes
+
+
+def new_event(form: FormData, zone: ZoneInfo) -> Checked:
+    """"+ New Event": the event, its capacity and VAT, and the ticket types filled in (blank rows are skipped).
+
+    Times are entered as the organizer's wall-clock time in ``zone``; prices and VAT as people write them
+    (1 250,50 or 1250.50; 25 or 12,5)."""
+    checked = Checked()
+    problems = checked.problems
+    name = _text(form, "name")
+    if not name:
+        problems.append("Enter the event's name.")
+    starts = _local_time(form, "starts_at", zone, problems, "Enter when the event starts.")
+    ends = _local_time(form, "ends_at", zone, problems, "Enter when the event ends.")
+    if starts and ends and ends < starts:
+        problems.append("The event cannot end before it starts.")
+    currency = (_text(form, "currency", 10) or "SEK").upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        problems.append("The currency is a three-letter code, such as SEK.")
+    vat = _decimal(_text(form, "vat_percent", 10) or "25")
+    if vat is None or not 0 <= vat <= 100 or vat != round(vat, 2):
+        problems.append("VAT is a percentage from 0 to 100.")
+    capacity = _text(form, "capacity", 10)
+    if not capacity.isdigit() or not 1 <= int(capacity) <= 10_000_000:
+        problems.append("The capacity is a whole number of tickets, at least 1.")
+    types = [t for n in range(TICKET_TYPE_ROWS) if (t := _ticket_type(form, n, problems))]
+    if not types:
+        problems.append("Add at least one ticket type.")
+    checked.values = {"name": name, "venue": _text(form, "venue") or None, "currency": currency,
+                      "starts_at": starts.isoformat() if starts else None,
+                      "ends_at": ends.isoformat() if ends else None,
+                      "vat_rate_bp": int(vat * 100) if vat is not None else None,
+                      "capacity": int(capacity) if capacity.isdigit() else None, "ticket_types": types}
+    return checked
+
+
+def _ticket_type(form: FormData, n: int, problems: list[str]) -> dict | None:
+    name, price, quota = (_text(form, f"type_{n}_name"), _text(form, f"type_{n}_price", 30),
+                          _text(form, f"type_{n}_quota", 10))
+    if not (name or price or quota):
+        return None
+    if not name:
+        problems.append("Name each ticket type.")
+    net = _decimal(price or "0")
+    if net is None or net < 0 or net != round(net, 2) or net * 100 > MAX_MINOR_UNITS:
+        problems.append("Prices are amounts such as 1 250,00 (excl. VAT).")
+        net = Decimal(0)
+    if quota and not quota.isdigit():
+        problems.append("A quota is a whole number of tickets, or empty for none.")
+        quota = ""
+    return {"name": name, "net_price": int(net * 100), "quota": int(quota) if quota else None}
+
+
+def _decimal(text: str) -> Decimal | None:
+    """1 250,50 / 1250.50 / 12,5 as a Decimal; None when it is not a number."""
+    compact = re.sub(r"[\s\u00a0\u202f]", "", text)
+    if "," in compact and "." not in compact:
+        compact = compact.replace(",", ".")
+    try:
+        value = Decimal(compact)
+    except InvalidOperation:
+        return None
+    return value if value.is_finite() else None
+
+
+def _local_time(form: FormData, name: str, zone: ZoneInfo, problems: list[str], missing: str) -> datetime | None:
+    """A datetime-local field ("2027-05-01T09:00") as that wall-clock time in ``zone``."""
+    text = _text(form, name, 30)
+    if not text:
+        problems.append(missing)
+        return None
+    try:
+        return datetime.fromisoformat(text).replace(tzinfo=zone)
+    except ValueError:
+        problems.append("Enter dates and times as 2027-05-01 09:00.")
+        return None
 
 
 def holder(form: FormData, language: str) -> Checked:

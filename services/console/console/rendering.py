@@ -6,11 +6,13 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
+from jinja2 import pass_context
 
 from . import i18n
 
@@ -27,14 +29,22 @@ def money(minor: int | None, currency: str = "") -> str:
     return f"{sign}{whole:,}.{cents:02d}".replace(",", "\u202f") + (f" {currency}" if currency else "")
 
 
-def when(value: str | datetime | date | None, with_time: bool = True) -> str:
+def when(value: str | datetime | date | None, with_time: bool = True, zone: ZoneInfo | None = None) -> str:
+    """A date, or a moment as the wall-clock time in ``zone`` (the organizers' time zone)."""
     if not value:
         return ""
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00")) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime) and zone is not None and value.tzinfo is not None:
+        value = value.astimezone(zone)
     if isinstance(value, datetime) and with_time:
         return value.strftime("%Y-%m-%d %H:%M")
     return value.strftime("%Y-%m-%d")
+
+
+@pass_context
+def _when_here(context, value: str | datetime | date | None, with_time: bool = True) -> str:
+    return when(value, with_time, context.get("time_zone"))
 
 
 def query(params: dict[str, Any], **changes: Any) -> str:
@@ -44,7 +54,7 @@ def query(params: dict[str, Any], **changes: Any) -> str:
                       for v in (value if isinstance(value, list) else [value])])
 
 
-TEMPLATES.env.filters.update(money=money, when=when)
+TEMPLATES.env.filters.update(money=money, when=_when_here)
 TEMPLATES.env.globals.update(query=query)
 
 
@@ -72,7 +82,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     translate = i18n.translator(language)
     response = TEMPLATES.TemplateResponse(request, template, {
         "lang": language, "_": translate, "label": i18n.labeller(language), "flash": flash,
-        "staff": getattr(request.state, "staff", None), **context,
+        "staff": getattr(request.state, "staff", None), "time_zone": request.app.state.settings.zone, **context,
     }, status_code=status_code)
     if flash:
         response.delete_cookie(FLASH_COOKIE, path="/")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -38,3 +40,18 @@ class Settings(BaseSettings):
     staff_users: list[StaffUser] = Field(default_factory=list, description="JSON list of username, "
                                          "password_hash and scopes; empty: sign in with a token only")
     default_language: str = Field(default="en", pattern=r"^(en|sv)$")
+    time_zone: str = Field(default="Europe/Stockholm",
+                           description="the organizers' time zone: event times typed in the console are in it")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {name!r}; use an IANA name such as Europe/Stockholm") from None
+        return name
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)

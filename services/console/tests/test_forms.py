@@ -53,3 +53,35 @@ def test_quantities_are_whole_numbers_within_bounds():
 def test_the_public_page_offers_card_and_invoice_only():
     form = FormData({"qty-t1": "1", "name": "A", "email": "a@example.com", "payment_method": "free"})
     assert "Choose a payment method." in forms.new_order(form, EVENT, "en", methods=forms.PUBLIC_PAYMENT_METHODS).problems
+
+
+STOCKHOLM = forms.ZoneInfo("Europe/Stockholm")
+NEW_EVENT = {"name": " Nordic Summit ", "venue": "Stockholm", "starts_at": "2027-05-01T09:00",
+             "ends_at": "2027-05-02T17:30", "capacity": "500", "currency": "sek", "vat_percent": "12,5",
+             "type_0_name": "Conference pass", "type_0_price": "1 250,50", "type_0_quota": "",
+             "type_1_name": "", "type_1_price": "", "type_1_quota": "",
+             "type_2_name": "Workshop", "type_2_price": "300", "type_2_quota": "40"}
+
+
+def test_a_new_event_is_read_as_the_organizer_writes_it():
+    checked = forms.new_event(FormData(NEW_EVENT), STOCKHOLM)
+    assert checked.ok, checked.problems
+    assert checked.values == {
+        "name": "Nordic Summit", "venue": "Stockholm", "currency": "SEK", "vat_rate_bp": 1250, "capacity": 500,
+        # Wall-clock time in the organizers' zone: summer time in Stockholm is two hours ahead of UTC.
+        "starts_at": "2027-05-01T09:00:00+02:00", "ends_at": "2027-05-02T17:30:00+02:00",
+        "ticket_types": [{"name": "Conference pass", "net_price": 125050, "quota": None},
+                         {"name": "Workshop", "net_price": 30000, "quota": 40}]}
+
+
+def test_a_new_event_comes_back_with_every_problem():
+    bad = {**NEW_EVENT, "name": "", "ends_at": "2027-04-30T09:00", "currency": "kronor", "vat_percent": "125",
+           "capacity": "0", "type_0_price": "12.345", "type_2_name": "", "type_2_quota": "some"}
+    assert forms.new_event(FormData(bad), STOCKHOLM).problems == [
+        "Enter the event's name.", "The event cannot end before it starts.",
+        "The currency is a three-letter code, such as SEK.", "VAT is a percentage from 0 to 100.",
+        "The capacity is a whole number of tickets, at least 1.", "Prices are amounts such as 1 250,00 (excl. VAT).",
+        "Name each ticket type.", "A quota is a whole number of tickets, or empty for none."]
+    empty = forms.new_event(FormData({"starts_at": "next tuesday"}), STOCKHOLM).problems
+    assert "Enter dates and times as 2027-05-01 09:00." in empty and "Enter when the event ends." in empty
+    assert "Add at least one ticket type." in empty

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from zoneinfo import ZoneInfo
 
 import httpx
 import jwt
 
 from console.charts import arrivals_svg
 from console.i18n import LANGUAGE_COOKIE
+from console.rendering import when
 
 EMPTY_SUMMARY = {"currencies": ["SEK"], "rows": {}}
 EMPTY_PAGE = {"total": 0, "limit": 50, "offset": 0, "rows": []}
@@ -143,9 +145,41 @@ def test_a_claim_link_is_mailed_by_the_service_in_the_language_of_the_page(clien
     assert "/claims/c1aim-t0ken" in response.text
 
 
+def test_a_new_event_is_created_with_its_ticket_types_or_comes_back_with_its_problems(signed_in, apis):
+    created = []
+    apis.routes[("POST", "/v1/events")] = lambda r: (created.append(json.loads(r.content)),
+                                                     httpx.Response(201, json={"id": "e9"}))[1]
+    form = {"name": "Summit", "starts_at": "2027-01-15T09:00", "ends_at": "2027-01-15T17:00", "capacity": "300",
+            "currency": "SEK", "vat_percent": "25", "type_0_name": "Pass", "type_0_price": "990"}
+    response = signed_in.post("/events/new", data=form)
+    assert response.status_code == 303 and response.headers["location"] == "/?event_id=e9"
+    assert created == [{"name": "Summit", "venue": None, "currency": "SEK", "vat_rate_bp": 2500, "capacity": 300,
+                        "starts_at": "2027-01-15T09:00:00+01:00", "ends_at": "2027-01-15T17:00:00+01:00",
+                        "ticket_types": [{"name": "Pass", "net_price": 99000, "quota": None}]}]
+
+    refused = signed_in.post("/events/new", data={**form, "type_0_name": "", "type_0_price": ""})
+    assert refused.status_code == 422 and "Add at least one ticket type." in refused.text
+    assert 'value="Summit"' in refused.text and len(created) == 1
+    apis.routes[("POST", "/v1/events")] = lambda r: httpx.Response(
+        403, json={"error": {"code": "insufficient_scope", "message": "This needs the orders:write scope."}})
+    forbidden = signed_in.post("/events/new", data=form)
+    assert forbidden.status_code == 422 and "This needs the orders:write scope." in forbidden.text
+
+
 def test_the_arrivals_chart_is_an_accessible_svg():
     svg = arrivals_svg([{"from": "2026-05-01T08:00:00Z", "arrivals": 4},
                         {"from": "2026-05-01T08:05:00Z", "arrivals": 2}], "Arrivals <per> five minutes")
     assert svg.startswith('<svg class="chart" role="img"')
     assert "<title>Arrivals &lt;per&gt; five minutes</title>" in svg
     assert svg.count('class="bar"') == 2 and "08:05: 2" in svg
+    # In the organizers' time zone: Stockholm is two hours ahead of UTC in May.
+    local = arrivals_svg([{"from": "2026-05-01T08:05:00Z", "arrivals": 2}], "Arrivals", ZoneInfo("Europe/Stockholm"))
+    assert "10:05: 2" in local
+
+
+def test_moments_read_as_the_organizers_wall_clock_and_dates_stay_dates():
+    stockholm = ZoneInfo("Europe/Stockholm")
+    assert when("2027-01-15T08:00:00Z", zone=stockholm) == "2027-01-15 09:00"
+    assert when("2027-07-15T08:00:00+00:00", zone=stockholm) == "2027-07-15 10:00"
+    assert when("2027-07-15T08:00:00Z") == "2027-07-15 08:00"  # no zone: as the API wrote it
+    assert when("2027-03-31", with_time=False, zone=stockholm) == "2027-03-31"

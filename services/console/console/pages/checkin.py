@@ -22,7 +22,8 @@ DESK_GATE = "Help desk"
 async def _counts(request: Request, staff, event_id: str) -> dict:
     counts = await api(request, staff).get("checkin", f"/v1/events/{event_id}/counts")
     title = translate(language_of(request), "Arrivals per five minutes")
-    return {"counts": counts, "chart": Markup(arrivals_svg(counts["arrivals"], title))}
+    zone = request.app.state.settings.zone
+    return {"counts": counts, "chart": Markup(arrivals_svg(counts["arrivals"], title, zone))}
 
 
 async def _attendees(request: Request, staff, event_id: str, q: str) -> list[dict] | None:
