@@ -135,12 +135,18 @@ def test_a_newer_link_or_a_change_of_hands_withdraws_the_open_links(flow: Flow, 
     assert replaced.status_code == 409 and replaced.json()["error"]["code"] == "claim_withdrawn"
     assert httpx.get(f"{ASSIGNMENT}/v1/claims/{meant}").status_code == 200
 
+    def open_claim() -> dict | None:
+        return httpx.get(f"{ASSIGNMENT}/v1/orders/{order['id']}/tickets", headers=link).json()[0]["open_claim"]
+
+    assert open_claim()["email"].endswith("@example.com")  # the buyer sees where the open link went
+
     # The buyer hands the ticket over directly: the link still open no longer takes it away.
     colleague = f"colleague.{uuid.uuid4().hex[:6]}@example.com"
     httpx.put(f"{ASSIGNMENT}/v1/tickets/{ticket_id}/holder", headers=link,
               json={"name": "Cole League", "email": colleague}).raise_for_status()
     late = httpx.post(f"{ASSIGNMENT}/v1/claims/{meant}", json={"name": "Clara Late"})
     assert late.status_code == 409 and late.json()["error"]["code"] == "claim_withdrawn"
+    assert open_claim() is None
     holder = httpx.get(f"{ASSIGNMENT}/v1/tickets/{ticket_id}", headers=link).json()["holder"]
     assert holder["email"] == colleague
 

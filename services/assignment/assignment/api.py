@@ -89,6 +89,16 @@ class TicketView(BaseModel):
     updated_at: datetime
 
 
+class OpenClaimView(BaseModel):
+    email: str
+    expires_at: datetime
+
+
+class OrderTicketView(TicketView):
+    open_claim: OpenClaimView | None = Field(
+        default=None, description="the claim link sent for the ticket and not yet used, withdrawn or expired")
+
+
 class MyTicketView(TicketView):
     qr_payload: str
     qr_svg_url: str
@@ -195,10 +205,13 @@ async def _ticket_for(service, who: Principal, ticket_id: uuid.UUID, *, write: b
 
 
 @router.get("/orders/{order_id}/tickets", summary="The order's tickets and their holders (staff or the buyer)")
-async def order_tickets(order_id: uuid.UUID, service: ServiceDep, who: OrderReader) -> list[TicketView]:
+async def order_tickets(order_id: uuid.UUID, service: ServiceDep, who: OrderReader) -> list[OrderTicketView]:
     _may_see_order(who, order_id)
     async with service.database.sessions() as session:
-        return [TicketView(**_view(r)) for r in await _ticket_rows(session, tickets.c.order_id == order_id)]
+        rows = await _ticket_rows(session, tickets.c.order_id == order_id)
+        offered = await usecases.open_claims(session, [r.id for r in rows])
+    return [OrderTicketView(**_view(r), open_claim=OpenClaimView(email=c.email, expires_at=c.expires_at)
+                            if (c := offered.get(r.id)) else None) for r in rows]
 
 
 @router.get("/tickets/{ticket_id}", summary="A ticket and its holder")

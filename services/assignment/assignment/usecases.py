@@ -200,6 +200,12 @@ class ClaimLink:
     expires_at: datetime
 
 
+@dataclass(frozen=True)
+class OpenClaim:
+    email: str
+    expires_at: datetime
+
+
 async def create_claim(uow: UnitOfWork, ticket_id: uuid.UUID, email: str, *, actor: str, by_staff: bool,
                        ttl: timedelta, language: str = "en") -> ClaimLink:
     """A claim link for ``email``, mailed to it (ticket.claim_offered) in ``language``."""
@@ -246,6 +252,15 @@ async def redeem_claim(uow: UnitOfWork, token: str, person: PersonDetails) -> uu
     holder_id = await uow.session.scalar(select(tickets.c.holder_id).where(tickets.c.id == claim.ticket_id))
     await uow.session.execute(update(claims).where(this_claim).values(person_id=holder_id))
     return claim.ticket_id
+
+
+async def open_claims(session: AsyncSession, ticket_ids: list[uuid.UUID]) -> dict[uuid.UUID, OpenClaim]:
+    """Each ticket's claim link still open (sent, not used, withdrawn or expired): its address and expiry."""
+    rows = (await session.execute(
+        select(claims.c.ticket_id, claims.c.email, claims.c.expires_at).where(
+            claims.c.ticket_id.in_(ticket_ids), claims.c.claimed_at.is_(None), claims.c.withdrawn_at.is_(None),
+            claims.c.expires_at > now()).order_by(claims.c.created_at))).all() if ticket_ids else []
+    return {row.ticket_id: OpenClaim(email=row.email, expires_at=row.expires_at) for row in rows}
 
 
 async def _withdraw_open_claims(session: AsyncSession, ticket_id: uuid.UUID, at: datetime) -> None:

@@ -306,4 +306,5 @@ SWEDISH = {
     'VAT (%)': 'Moms (%)',
     'VAT is a percentage from 0 to 100.': 'Momsen är en procentsats från 0 till 100.',
     'Event name': 'Evenemangets namn',
+    'Claim link sent to {email}, open until {until}.': 'Hämtlänk skickad till {email}, öppen till {until}.',
 }

@@ -134,7 +134,11 @@ def test_a_claim_link_is_mailed_by_the_service_in_the_language_of_the_page(clien
     order, ticket = "8a3c6f0e-2d5b-4b8e-9c1a-0f2e3d4c5b6a", "1b2c3d4e-5f60-4718-9a0b-1c2d3e4f5a6b"
     apis.routes[("POST", f"/v1/tickets/{ticket}/claims")] = lambda r: httpx.Response(
         201, json={"token": "c1aim-t0ken", "expires_at": "2027-05-01T08:00:00Z"})
-    apis.routes[("GET", f"/v1/orders/{order}/tickets")] = lambda r: httpx.Response(200, json=[])
+    ticket_view = {"id": ticket, "number": "TF-AAAA-BBBB", "order_id": order, "ticket_type_name": "Pass",
+                   "event": {"id": "e1", "name": "Summit", "starts_at": None, "venue": None}, "status": "issued",
+                   "holder": None, "updated_at": "2027-01-01T00:00:00Z",
+                   "open_claim": {"email": "clara@example.com", "expires_at": "2027-01-15T08:00:00Z"}}
+    apis.routes[("GET", f"/v1/orders/{order}/tickets")] = lambda r: httpx.Response(200, json=[ticket_view])
     client.cookies.set(LANGUAGE_COOKIE, "sv")
     response = client.post(f"/buyer/orders/{order}/tickets/{ticket}/claims",
                            data={"access_token": "buyer-token", "email": " clara@example.com "})
@@ -143,6 +147,8 @@ def test_a_claim_link_is_mailed_by_the_service_in_the_language_of_the_page(clien
     assert sent.headers["Authorization"] == "Bearer buyer-token"
     assert response.status_code == 200 and "En hämtlänk är på väg till clara@example.com" in response.text
     assert "/claims/c1aim-t0ken" in response.text
+    # The ticket says where its open link went, and until when (Stockholm time).
+    assert "Hämtlänk skickad till clara@example.com, öppen till 2027-01-15 09:00." in response.text
 
 
 def test_a_new_event_is_created_with_its_ticket_types_or_comes_back_with_its_problems(signed_in, apis):
