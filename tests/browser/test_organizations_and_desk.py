@@ -72,6 +72,18 @@ def test_the_desk_finds_an_attendee_and_checks_them_in_by_hand(journey, shop, fl
     page.locator("#desk-results").get_by_role("button", name=f"Check in {ticket['number']}").click()
     expect(page.get_by_role("status")).to_contain_text("Already checked in.")
 
+    # A check-in made by mistake is undone, with the reason; the ticket can then be checked in again.
+    results = page.locator("#desk-results")
+    results.get_by_text("Undo", exact=True).first.click()
+    results.get_by_label("Reason").fill("checked in the wrong Dana")
+    results.get_by_role("button", name=f"Undo the check-in of {ticket['number']}").click()
+    expect(page.get_by_role("status")).to_contain_text("The check-in is undone.")
+    expect(page.locator("#desk-results")).not_to_contain_text("Help desk")
+    journey.shot("check-in-undone")
+    page.locator("#desk-results").get_by_role("button", name=f"Check in {ticket['number']}").click()
+    expect(page.get_by_role("status")).to_contain_text("Checked in.")
+    expect(page.locator("#conflicts")).to_be_visible()
+
     # The desk signs in with its own scopes: it reads orders but may not change them.
     page.goto(f"/orders/{order['id']}")
     page.get_by_label("Reason").fill("asked at the desk")

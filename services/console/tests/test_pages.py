@@ -189,3 +189,38 @@ def test_moments_read_as_the_organizers_wall_clock_and_dates_stay_dates():
     assert when("2027-07-15T08:00:00+00:00", zone=stockholm) == "2027-07-15 10:00"
     assert when("2027-07-15T08:00:00Z") == "2027-07-15 08:00"  # no zone: as the API wrote it
     assert when("2027-03-31", with_time=False, zone=stockholm) == "2027-03-31"
+
+
+EVENT_ID = "8a3c6f0e-2d5b-4b8e-9c1a-0f2e3d4c5b6a"
+CHECK_IN_ID = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"
+
+
+def test_the_dashboard_lists_the_offline_conflicts(signed_in, apis):
+    apis.routes[("GET", "/v1/events")] = lambda r: httpx.Response(200, json=[{"id": EVENT_ID, "name": "Summit"}])
+    apis.routes[("GET", f"/v1/events/{EVENT_ID}/counts")] = lambda r: httpx.Response(200, json={
+        "event_id": EVENT_ID, "lists": [], "gates": [], "ticket_types": [], "arrivals": []})
+    apis.routes[("GET", f"/v1/events/{EVENT_ID}/check-in-conflicts")] = lambda r: httpx.Response(200, json=[{
+        "id": "c1", "ticket_id": "t1", "ticket_number": "TF-AAAA-BBBB", "holder_name": "Åsa Öberg", "list_id": "l1",
+        "kept_check_in_id": "k1", "kept_gate": "North gate", "kept_checked_in_at": "2027-01-15T08:00:00Z",
+        "gate": "South gate", "device_id": None, "scanned_at": "2027-01-15T08:03:00Z",
+        "reported_at": "2027-01-15T09:30:00Z"}])
+    page = signed_in.get(f"/check-in?event_id={EVENT_ID}")
+    assert page.status_code == 200
+    assert "TF-AAAA-BBBB" in page.text and "2027-01-15 09:00 (North gate)" in page.text
+    assert "2027-01-15 09:03 (South gate)" in page.text
+
+
+def test_a_check_in_is_undone_only_with_a_reason(signed_in, apis):
+    undone = []
+    apis.routes[("POST", f"/v1/check-ins/{CHECK_IN_ID}/undo")] = lambda r: (
+        undone.append(json.loads(r.content)), httpx.Response(204))[1]
+    url = f"/check-in/{EVENT_ID}/check-ins/{CHECK_IN_ID}/undo"
+    without = signed_in.post(url, data={"reason": " x ", "q": "Åsa"})
+    assert without.status_code == 303 and undone == []
+    done = signed_in.post(url, data={"reason": " scanned the wrong ticket ", "q": "Åsa"})
+    assert done.status_code == 303 and done.headers["location"].startswith(f"/check-in?event_id={EVENT_ID}&q=")
+    assert undone == [{"reason": "scanned the wrong ticket"}]
+    apis.routes[("POST", f"/v1/check-ins/{CHECK_IN_ID}/undo")] = lambda r: httpx.Response(
+        409, json={"error": {"code": "already_undone", "message": "This check-in is undone already."}})
+    again = signed_in.post(url, data={"reason": "twice"}, follow_redirects=True)
+    assert "This check-in is undone already." in again.text

@@ -1,4 +1,5 @@
-"""The check-in dashboard: live counts per list, gate and ticket type, arrivals, and the desk."""
+"""The check-in dashboard: live counts per list, gate and ticket type, arrivals, offline conflicts, and the
+desk (check in by hand, undo a check-in with the reason)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ async def dashboard(request: Request, staff: Staff, event_id: str | None = None,
     if event:
         context.update(await _counts(request, staff, event["id"]))
         context["attendees"] = await _attendees(request, staff, event["id"], q)
+        context["conflicts"] = await api(request, staff).get("checkin", f"/v1/events/{event['id']}/check-in-conflicts")
     return render(request, "checkin.html.j2", **context)
 
 
@@ -66,3 +68,15 @@ async def check_in_by_hand(request: Request, staff: Staff, event_id: uuid.UUID,
         return redirect(request, back, refused, "error")
     admitted = answer["admitted"]
     return redirect(request, back, LABELS.get(answer["result"], answer["message"]), "ok" if admitted else "error")
+
+
+@router.post("/check-in/{event_id}/check-ins/{check_in_id}/undo")
+async def undo_check_in(request: Request, staff: Staff, event_id: uuid.UUID, check_in_id: uuid.UUID,
+                        reason: Annotated[str, Form(max_length=500)] = "",
+                        q: Annotated[str, Form(max_length=200)] = ""):
+    back = f"/check-in?{query({'event_id': str(event_id), 'q': q})}"
+    if len(reason.strip()) < 3:
+        return redirect(request, back, "Give the reason for undoing the check-in.", "error")
+    _, refused = await attempt(api(request, staff).send("POST", "checkin", f"/v1/check-ins/{check_in_id}/undo",
+                                                        {"reason": reason.strip()}))
+    return redirect(request, back, refused or "The check-in is undone.", "error" if refused else "ok")
