@@ -64,24 +64,24 @@ def test_the_desk_finds_an_attendee_and_checks_them_in_by_hand(journey, shop, fl
     results = page.locator("#desk-results")
     expect(results).to_contain_text(name)  # found as the name is typed
     journey.shot("desk-search")
-    results.get_by_role("button", name=f"Check in {ticket['number']}").click()
-    expect(page.get_by_role("status")).to_contain_text("Checked in.")
+
+    def press(button: str, answer: str) -> None:
+        """A button in the desk's results; the page comes back with ``answer``."""
+        page.locator("#desk-results").get_by_role("button", name=button).click()
+        expect(page.get_by_role("status")).to_contain_text(answer)
+
+    press(f"Check in {ticket['number']}", "Checked in.")
     expect(page.locator("#desk-results")).to_contain_text("Help desk")
     journey.shot("checked-in")
-
-    page.locator("#desk-results").get_by_role("button", name=f"Check in {ticket['number']}").click()
-    expect(page.get_by_role("status")).to_contain_text("Already checked in.")
+    press(f"Check in {ticket['number']}", "Already checked in.")
 
     # A check-in made by mistake is undone, with the reason; the ticket can then be checked in again.
-    results = page.locator("#desk-results")
-    results.get_by_text("Undo", exact=True).first.click()
-    results.get_by_label("Reason").fill("checked in the wrong Dana")
-    results.get_by_role("button", name=f"Undo the check-in of {ticket['number']}").click()
-    expect(page.get_by_role("status")).to_contain_text("The check-in is undone.")
+    page.locator("#desk-results").get_by_text("Undo", exact=True).first.click()
+    page.locator("#desk-results").get_by_label("Reason").fill("checked in the wrong Dana")
+    press(f"Undo the check-in of {ticket['number']}", "The check-in is undone.")
     expect(page.locator("#desk-results")).not_to_contain_text("Help desk")
     journey.shot("check-in-undone")
-    page.locator("#desk-results").get_by_role("button", name=f"Check in {ticket['number']}").click()
-    expect(page.get_by_role("status")).to_contain_text("Checked in.")
+    press(f"Check in {ticket['number']}", "Checked in.")
     expect(page.locator("#conflicts")).to_be_visible()
 
     # The desk signs in with its own scopes: it reads orders but may not change them.
