@@ -1,10 +1,12 @@
-"""Event Organizations with a sponsor's grant becoming a sponsored order, and the desk checking in by hand."""
+"""Event Organizations with a sponsor's grant becoming a sponsored order, the desk checking in by hand, and a
+scanner registered and revoked."""
 
 from __future__ import annotations
 
 import uuid
 from urllib.parse import urlencode
 
+import httpx
 from playwright.sync_api import expect
 from ticketflow_local.config import service_url
 from ticketflow_local.flow import wait_until
@@ -91,3 +93,35 @@ def test_the_desk_finds_an_attendee_and_checks_them_in_by_hand(journey, shop, fl
     expect(page.get_by_role("status")).to_contain_text("orders:write")
     expect(page.locator("#order-status")).to_have_attribute("data-status", "settled")
     journey.shot("desk-may-not-refund")
+
+
+def test_a_scanner_registered_in_the_console_scans_until_it_is_revoked(journey, shop, flow):
+    page = journey.page
+    order = flow.place_free_order(shop["id"], 1)
+    ticket = flow.assignable_tickets(order["id"], 1)[0]
+    checkin = service_url("checkin")
+
+    def scan_with(token: str) -> httpx.Response:
+        return httpx.post(f"{checkin}/v1/scans", headers={"Authorization": f"Bearer {token}"},
+                          json={"ticket_number": ticket["number"], "nonce": uuid.uuid4().hex})
+
+    journey.sign_in()
+    page.goto(f"/check-in?event_id={shop['id']}")
+    page.get_by_role("link", name="Scanners").click()
+    page.get_by_label("Name", exact=True).fill("Scanner 7")
+    page.get_by_label("Gate").fill("East gate")
+    page.get_by_role("button", name="Register scanner").click()
+    expect(page.locator("#registered-scanner")).to_contain_text("shown only once")
+    token = page.locator("#scanner-token").inner_text()
+    journey.shot("scanner-registered")
+
+    # The gate learns the ticket from ticket.issued; then the new scanner admits it at its own gate.
+    answer = wait_until(lambda: (r := scan_with(token)).json().get("result") != "unknown_ticket" and r,
+                        what="the gate to know the ticket")
+    assert answer.json()["result"] == "admitted" and answer.json()["check_in"]["gate"] == "East gate"
+
+    page.get_by_role("button", name="Revoke Scanner 7").click()
+    expect(page.get_by_role("status")).to_contain_text("its token no longer works")
+    expect(page.locator("#scanners")).to_contain_text("Revoked")
+    journey.shot("scanner-revoked")
+    assert scan_with(token).status_code == 401

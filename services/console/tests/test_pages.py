@@ -192,7 +192,7 @@ def test_moments_read_as_the_organizers_wall_clock_and_dates_stay_dates():
 
 
 EVENT_ID = "8a3c6f0e-2d5b-4b8e-9c1a-0f2e3d4c5b6a"
-CHECK_IN_ID = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"
+CHECK_IN_ID = "5e6f7a8b-9c0d-4e1f-8a2b-3c4d5e6f7a8b"  # any id of the check-in service (a check-in, a device)
 
 
 def test_the_dashboard_lists_the_offline_conflicts(signed_in, apis):
@@ -224,3 +224,32 @@ def test_a_check_in_is_undone_only_with_a_reason(signed_in, apis):
         409, json={"error": {"code": "already_undone", "message": "This check-in is undone already."}})
     again = signed_in.post(url, data={"reason": "twice"}, follow_redirects=True)
     assert "This check-in is undone already." in again.text
+
+
+def test_a_scanner_is_registered_with_its_token_shown_once_and_revoked(signed_in, apis):
+    lists = [{"id": "l1", "name": "Main entrance"}, {"id": "l2", "name": "VIP"}]
+    registered = []
+    apis.routes[("GET", f"/v1/events/{EVENT_ID}")] = lambda r: httpx.Response(200, json={"id": EVENT_ID,
+                                                                                           "name": "Summit"})
+    apis.routes[("GET", f"/v1/events/{EVENT_ID}/lists")] = lambda r: httpx.Response(200, json=lists)
+    apis.routes[("GET", f"/v1/events/{EVENT_ID}/devices")] = lambda r: httpx.Response(200, json=[{
+        "id": "d0", "event_id": EVENT_ID, "name": "Scanner 1", "gate": "South gate", "list_ids": ["l1", "l2"],
+        "created_by": "staff:alice", "created_at": "2027-01-15T07:00:00Z", "revoked_at": None}])
+    apis.routes[("POST", f"/v1/events/{EVENT_ID}/devices")] = lambda r: (
+        registered.append(json.loads(r.content)),
+        httpx.Response(201, json={"id": "d1", "name": "Scanner 3", "gate": "North gate", "token": "tfd_s3cr3t"}))[1]
+    refused = signed_in.post(f"/check-in/{EVENT_ID}/scanners", data={"name": "Scanner 3", "gate": " "})
+    assert refused.status_code == 422 and "Name the gate." in refused.text and "Choose at least one" in refused.text
+    assert registered == [] and 'value="Scanner 3"' in refused.text
+    assert "Main entrance, VIP" in refused.text and "2027-01-15 08:00" in refused.text  # the scanners so far
+
+    page = signed_in.post(f"/check-in/{EVENT_ID}/scanners",
+                          data={"name": " Scanner 3 ", "gate": "North gate", "list_ids": ["l2"]})
+    assert registered == [{"name": "Scanner 3", "gate": "North gate", "list_ids": ["l2"]}]
+    assert page.status_code == 200 and '<code id="scanner-token">tfd_s3cr3t</code>' in page.text
+    assert "<svg" in page.text  # the token as a QR code, for the scanner app to read
+
+    apis.routes[("POST", f"/v1/devices/{CHECK_IN_ID}/revoke")] = lambda r: httpx.Response(204)
+    revoked = signed_in.post(f"/check-in/{EVENT_ID}/scanners/{CHECK_IN_ID}/revoke", follow_redirects=True)
+    assert "The scanner is revoked: its token no longer works." in revoked.text
+    assert "tfd_s3cr3t" not in revoked.text  # never shown again

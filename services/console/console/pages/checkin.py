@@ -1,5 +1,6 @@
 """The check-in dashboard: live counts per list, gate and ticket type, arrivals, offline conflicts, and the
-desk (check in by hand, undo a check-in with the reason)."""
+desk (check in by hand, undo a check-in with the reason); and the event's scanners (register one and show
+its token once, revoke one)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,14 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from markupsafe import Markup
 
+from ticketflow_runtime.ticket_pdf import qr_svg
+
 from ..charts import arrivals_svg
 from ..catalog import LABELS
 from ..i18n import language_of, translate
 from ..rendering import query, redirect, render
 from ..staff import Staff
-from .common import api, attempt, chosen, events
+from .common import api, attempt, chosen, events, form_of
 
 router = APIRouter()
 DESK_GATE = "Help desk"
@@ -80,3 +83,48 @@ async def undo_check_in(request: Request, staff: Staff, event_id: uuid.UUID, che
     _, refused = await attempt(api(request, staff).send("POST", "checkin", f"/v1/check-ins/{check_in_id}/undo",
                                                         {"reason": reason.strip()}))
     return redirect(request, back, refused or "The check-in is undone.", "error" if refused else "ok")
+
+
+async def _scanners_page(request: Request, staff, event_id: uuid.UUID, *, status_code: int = 200, **extra):
+    upstream = api(request, staff)
+    event = await upstream.get("orders", f"/v1/events/{event_id}")
+    lists = await upstream.get("checkin", f"/v1/events/{event_id}/lists")
+    names = {item["id"]: item["name"] for item in lists}
+    devices = [{**device, "lists": [names.get(list_id, list_id) for list_id in device["list_ids"]]}
+               for device in await upstream.get("checkin", f"/v1/events/{event_id}/devices")]
+    context = {"registered": None, "problems": [], "values": {}, **extra}
+    return render(request, "scanners.html.j2", status_code=status_code, section="checkin", event=event,
+                  lists=lists, devices=devices, **context)
+
+
+@router.get("/check-in/{event_id}/scanners")
+async def scanners(request: Request, staff: Staff, event_id: uuid.UUID):
+    return await _scanners_page(request, staff, event_id)
+
+
+@router.post("/check-in/{event_id}/scanners")
+async def register_scanner(request: Request, staff: Staff, event_id: uuid.UUID):
+    form = await form_of(request)
+    name, gate = str(form.get("name") or "").strip()[:200], str(form.get("gate") or "").strip()[:100]
+    list_ids = [str(value) for value in form.getlist("list_ids")][:50]
+    problems = [problem for problem, missing in (("Name the scanner.", not name), ("Name the gate.", not gate),
+                                                 ("Choose at least one check-in list.", not list_ids)) if missing]
+    if not problems:
+        device, refused = await attempt(api(request, staff).send(
+            "POST", "checkin", f"/v1/events/{event_id}/devices", {"name": name, "gate": gate, "list_ids": list_ids}))
+        if device:
+            # The token is shown this once (the service keeps only its hash), as text and as a QR code
+            # the scanner app can read.
+            return await _scanners_page(request, staff, event_id, registered={
+                **device, "qr": Markup(qr_svg(device["token"], scale=4, title=device["name"]))})
+        problems.append(refused)
+    return await _scanners_page(request, staff, event_id, status_code=422, problems=problems, values={
+        "name": name, "gate": gate, "list_ids": list_ids})
+
+
+@router.post("/check-in/{event_id}/scanners/{device_id}/revoke")
+async def revoke_scanner(request: Request, staff: Staff, event_id: uuid.UUID, device_id: uuid.UUID):
+    back = f"/check-in/{event_id}/scanners"
+    _, refused = await attempt(api(request, staff).send("POST", "checkin", f"/v1/devices/{device_id}/revoke"))
+    return redirect(request, back, refused or "The scanner is revoked: its token no longer works.",
+                    "error" if refused else "ok")
