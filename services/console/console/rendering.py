@@ -12,11 +12,14 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from itsdangerous import BadSignature, URLSafeSerializer
-from jinja2 import pass_context
+from jinja2 import Environment, FileSystemLoader, pass_context
 
 from . import i18n
 
-TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+# Every template is HTML, named *.html.j2: the default selection by name (.html, .htm, .xml) would leave
+# them unescaped, and with them whatever a buyer typed.
+TEMPLATES = Jinja2Templates(env=Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                                            autoescape=True))
 FLASH_COOKIE = "console_flash"
 
 

@@ -253,3 +253,14 @@ def test_a_scanner_is_registered_with_its_token_shown_once_and_revoked(signed_in
     revoked = signed_in.post(f"/check-in/{EVENT_ID}/scanners/{CHECK_IN_ID}/revoke", follow_redirects=True)
     assert "The scanner is revoked: its token no longer works." in revoked.text
     assert "tfd_s3cr3t" not in revoked.text  # never shown again
+
+
+def test_what_people_typed_is_escaped_on_every_page(signed_in, apis):
+    """A buyer's company, or any text from the APIs, is shown as text, never run as markup."""
+    hostile = "<script>alert('x')</script>"
+    apis.routes[("GET", "/v1/events")] = lambda r: httpx.Response(200, json=[{
+        "id": EVENT_ID, "name": hostile, "starts_at": "2027-01-15T08:00:00Z", "venue": hostile, "sold": 0,
+        "capacity": 10}])
+    page = signed_in.get("/events")
+    assert page.status_code == 200 and hostile not in page.text
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page.text
