@@ -93,6 +93,23 @@ def test_staff_create_an_event_with_its_ticket_types_and_its_public_page_sells_t
     expect(page.get_by_label("Quantity: Day pass")).to_be_editable()
     journey.shot("new-event-public-page")
 
+    # The organizer adds a workshop and moves the start; the public page follows.
+    page.goto("/events")
+    page.get_by_role("link", name=f"Edit {name}").click()
+    expect(page.get_by_label("Starts")).to_have_value("2027-09-01T09:00")
+    page.get_by_label("Starts").fill("2027-09-01T10:00")
+    page.get_by_role("button", name="Save the event").click()
+    expect(page.get_by_role("status")).to_contain_text("The event is saved.")
+    expect(page.get_by_label("Starts")).to_have_value("2027-09-01T10:00")
+    adding = page.locator("#add-ticket-type")
+    adding.get_by_label("Name").fill("Workshop")
+    adding.get_by_label("Net price").fill("300")
+    adding.get_by_role("button", name="Add ticket type").click()
+    expect(page.get_by_role("status")).to_contain_text("The ticket type is added.")
+    journey.shot("event-edited")
+    page.goto(f"/events/{event_id}")
+    expect(page.get_by_label("Quantity: Workshop")).to_be_editable()
+
 
 def test_filters_and_export_csv_agree_with_the_list(journey, shop, flow):
     page = journey.page

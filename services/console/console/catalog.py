@@ -332,4 +332,13 @@ SWEDISH = {
     'Name the gate.': 'Ange ingången.',
     'Choose at least one check-in list.': 'Välj minst en incheckningslista.',
     'The scanner is revoked: its token no longer works.': 'Skannern är spärrad: dess token fungerar inte längre.',
+    'Edit event': 'Redigera evenemang',
+    'Edit': 'Redigera',
+    'Save the event': 'Spara evenemanget',
+    'Add a ticket type': 'Lägg till en biljettyp',
+    'Add ticket type': 'Lägg till biljettyp',
+    'A new price applies to orders placed from now on; orders already placed keep theirs.': 'Ett nytt pris gäller för ordrar som läggs från och med nu; redan lagda ordrar behåller sitt.',
+    'The event is saved.': 'Evenemanget är sparat.',
+    'The ticket type is added.': 'Biljettypen är tillagd.',
+    'The ticket type is saved; its price applies to new orders.': 'Biljettypen är sparad; dess pris gäller för nya ordrar.',
 }

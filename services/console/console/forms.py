@@ -146,12 +146,31 @@ MAX_MINOR_UNITS = 10**12  # as the orders service takes
 
 
 def new_event(form: FormData, zone: ZoneInfo) -> Checked:
-    """"+ New Event": the event, its capacity and VAT, and the ticket types filled in (blank rows are skipped).
+    """"+ New Event": the event, its currency, and the ticket types filled in (blank rows are skipped).
 
     Times are entered as the organizer's wall-clock time in ``zone``; prices and VAT as people write them
     (1 250,50 or 1250.50; 25 or 12,5)."""
     checked = Checked()
     problems = checked.problems
+    details = _event_details(form, zone, problems)
+    currency = (_text(form, "currency", 10) or "SEK").upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        problems.append("The currency is a three-letter code, such as SEK.")
+    types = [t for n in range(TICKET_TYPE_ROWS) if (t := ticket_type(form, f"type_{n}_", problems))]
+    if not types:
+        problems.append("Add at least one ticket type.")
+    checked.values = {**details, "currency": currency, "ticket_types": types}
+    return checked
+
+
+def event_changes(form: FormData, zone: ZoneInfo) -> Checked:
+    """The event's edit form: the same details as a new event's (the currency stays what it is)."""
+    checked = Checked()
+    checked.values = _event_details(form, zone, checked.problems)
+    return checked
+
+
+def _event_details(form: FormData, zone: ZoneInfo, problems: list[str]) -> dict:
     name = _text(form, "name")
     if not name:
         problems.append("Enter the event's name.")
@@ -159,29 +178,22 @@ def new_event(form: FormData, zone: ZoneInfo) -> Checked:
     ends = _local_time(form, "ends_at", zone, problems, "Enter when the event ends.")
     if starts and ends and ends < starts:
         problems.append("The event cannot end before it starts.")
-    currency = (_text(form, "currency", 10) or "SEK").upper()
-    if not re.fullmatch(r"[A-Z]{3}", currency):
-        problems.append("The currency is a three-letter code, such as SEK.")
     vat = _decimal(_text(form, "vat_percent", 10) or "25")
     if vat is None or not 0 <= vat <= 100 or vat != round(vat, 2):
         problems.append("VAT is a percentage from 0 to 100.")
     capacity = _text(form, "capacity", 10)
     if not capacity.isdigit() or not 1 <= int(capacity) <= 10_000_000:
         problems.append("The capacity is a whole number of tickets, at least 1.")
-    types = [t for n in range(TICKET_TYPE_ROWS) if (t := _ticket_type(form, n, problems))]
-    if not types:
-        problems.append("Add at least one ticket type.")
-    checked.values = {"name": name, "venue": _text(form, "venue") or None, "currency": currency,
-                      "starts_at": starts.isoformat() if starts else None,
-                      "ends_at": ends.isoformat() if ends else None,
-                      "vat_rate_bp": int(vat * 100) if vat is not None else None,
-                      "capacity": int(capacity) if capacity.isdigit() else None, "ticket_types": types}
-    return checked
+    return {"name": name, "venue": _text(form, "venue") or None,
+            "starts_at": starts.isoformat() if starts else None, "ends_at": ends.isoformat() if ends else None,
+            "vat_rate_bp": int(vat * 100) if vat is not None else None,
+            "capacity": int(capacity) if capacity.isdigit() else None}
 
 
-def _ticket_type(form: FormData, n: int, problems: list[str]) -> dict | None:
-    name, price, quota = (_text(form, f"type_{n}_name"), _text(form, f"type_{n}_price", 30),
-                          _text(form, f"type_{n}_quota", 10))
+def ticket_type(form: FormData, prefix: str, problems: list[str]) -> dict | None:
+    """A ticket type's ``<prefix>name``, ``<prefix>price`` and ``<prefix>quota``; None when all are blank."""
+    name, price, quota = (_text(form, f"{prefix}name"), _text(form, f"{prefix}price", 30),
+                          _text(form, f"{prefix}quota", 10))
     if not (name or price or quota):
         return None
     if not name:
@@ -194,6 +206,16 @@ def _ticket_type(form: FormData, n: int, problems: list[str]) -> dict | None:
         problems.append("A quota is a whole number of tickets, or empty for none.")
         quota = ""
     return {"name": name, "net_price": int(net * 100), "quota": int(quota) if quota else None}
+
+
+def event_form_values(event: dict, zone: ZoneInfo) -> dict:
+    """An event as its edit form shows it: wall-clock times in ``zone``, VAT in percent."""
+    def local(moment: str) -> str:
+        return datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+
+    return {"name": event["name"], "venue": event.get("venue") or "", "starts_at": local(event["starts_at"]),
+            "ends_at": local(event["ends_at"]), "capacity": str(event["capacity"]),
+            "vat_percent": f"{Decimal(event['vat_rate_bp']) / 100:f}".rstrip("0").rstrip(".")}
 
 
 def _decimal(text: str) -> Decimal | None:

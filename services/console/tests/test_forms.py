@@ -78,10 +78,30 @@ def test_a_new_event_comes_back_with_every_problem():
     bad = {**NEW_EVENT, "name": "", "ends_at": "2027-04-30T09:00", "currency": "kronor", "vat_percent": "125",
            "capacity": "0", "type_0_price": "12.345", "type_2_name": "", "type_2_quota": "some"}
     assert forms.new_event(FormData(bad), STOCKHOLM).problems == [
-        "Enter the event's name.", "The event cannot end before it starts.",
-        "The currency is a three-letter code, such as SEK.", "VAT is a percentage from 0 to 100.",
-        "The capacity is a whole number of tickets, at least 1.", "Prices are amounts such as 1 250,00 (excl. VAT).",
+        "Enter the event's name.", "The event cannot end before it starts.", "VAT is a percentage from 0 to 100.",
+        "The capacity is a whole number of tickets, at least 1.", "The currency is a three-letter code, such as SEK.",
+        "Prices are amounts such as 1 250,00 (excl. VAT).",
         "Name each ticket type.", "A quota is a whole number of tickets, or empty for none."]
     empty = forms.new_event(FormData({"starts_at": "next tuesday"}), STOCKHOLM).problems
     assert "Enter dates and times as 2027-05-01 09:00." in empty and "Enter when the event ends." in empty
     assert "Add at least one ticket type." in empty
+
+
+def test_an_event_is_edited_in_the_form_it_was_created_in():
+    event = {"name": "Summit", "venue": None, "starts_at": "2027-05-01T07:00:00Z", "ends_at": "2027-05-01T15:30:00Z",
+             "capacity": 500, "vat_rate_bp": 1250, "currency": "SEK"}
+    shown = forms.event_form_values(event, STOCKHOLM)
+    assert shown == {"name": "Summit", "venue": "", "starts_at": "2027-05-01T09:00", "ends_at": "2027-05-01T17:30",
+                     "capacity": "500", "vat_percent": "12.5"}
+    assert forms.event_form_values({**event, "vat_rate_bp": 2500}, STOCKHOLM)["vat_percent"] == "25"
+    # What the form shows is read back to the same event.
+    assert forms.event_changes(FormData(shown), STOCKHOLM).values == {
+        "name": "Summit", "venue": None, "starts_at": "2027-05-01T09:00:00+02:00",
+        "ends_at": "2027-05-01T17:30:00+02:00", "capacity": 500, "vat_rate_bp": 1250}
+
+
+def test_a_ticket_type_is_read_from_its_own_form():
+    problems: list[str] = []
+    assert forms.ticket_type(FormData({"type_name": "Workshop", "type_price": "1 000", "type_quota": "30"}), "type_",
+                             problems) == {"name": "Workshop", "net_price": 100000, "quota": 30}
+    assert forms.ticket_type(FormData({}), "type_", problems) is None and problems == []

@@ -255,6 +255,41 @@ def test_a_scanner_is_registered_with_its_token_shown_once_and_revoked(signed_in
     assert "tfd_s3cr3t" not in revoked.text  # never shown again
 
 
+def test_an_event_and_its_ticket_types_are_edited(signed_in, apis):
+    event = {"id": EVENT_ID, "name": "Summit", "venue": "Stockholm", "starts_at": "2027-01-15T08:00:00Z",
+             "ends_at": "2027-01-15T16:00:00Z", "currency": "SEK", "vat_rate_bp": 2500, "capacity": 300, "sold": 4,
+             "ticket_types": [{"id": CHECK_IN_ID, "name": "Pass", "net_price": 99000, "quota": None, "sold": 4}]}
+    sent = []
+
+    def answer(request):
+        sent.append((request.method, request.url.path, json.loads(request.content)))
+        return httpx.Response(200, json=event)
+
+    apis.routes[("GET", f"/v1/events/{EVENT_ID}")] = lambda r: httpx.Response(200, json=event)
+    apis.routes[("PATCH", f"/v1/events/{EVENT_ID}")] = answer
+    apis.routes[("PATCH", f"/v1/ticket-types/{CHECK_IN_ID}")] = answer
+    apis.routes[("POST", f"/v1/events/{EVENT_ID}/ticket-types")] = answer
+    page = signed_in.get(f"/events/{EVENT_ID}/edit")
+    assert 'value="2027-01-15T09:00"' in page.text and 'value="990.00"' in page.text  # Stockholm time, major units
+
+    saved = signed_in.post(f"/events/{EVENT_ID}/edit", data={
+        "name": "Summit 2027", "venue": "", "starts_at": "2027-01-15T09:00", "ends_at": "2027-01-15T18:00",
+        "capacity": "350", "vat_percent": "25"})
+    assert saved.status_code == 303
+    signed_in.post(f"/events/{EVENT_ID}/ticket-types/{CHECK_IN_ID}", data={"type_name": "Pass", "type_price": "1 090",
+                                                                         "type_quota": ""})
+    signed_in.post(f"/events/{EVENT_ID}/ticket-types", data={"type_name": "Workshop", "type_price": "300",
+                                                             "type_quota": "40"})
+    assert sent == [
+        ("PATCH", f"/v1/events/{EVENT_ID}", {"name": "Summit 2027", "venue": None, "capacity": 350, "vat_rate_bp": 2500,
+                                             "starts_at": "2027-01-15T09:00:00+01:00",
+                                             "ends_at": "2027-01-15T18:00:00+01:00"}),
+        ("PATCH", f"/v1/ticket-types/{CHECK_IN_ID}", {"name": "Pass", "net_price": 109000, "quota": None}),
+        ("POST", f"/v1/events/{EVENT_ID}/ticket-types", {"name": "Workshop", "net_price": 30000, "quota": 40})]
+    refused = signed_in.post(f"/events/{EVENT_ID}/edit", data={"name": "", "capacity": "0"})
+    assert refused.status_code == 422 and "Enter the event&#39;s name." in refused.text and len(sent) == 3
+
+
 def test_what_people_typed_is_escaped_on_every_page(signed_in, apis):
     """A buyer's company, or any text from the APIs, is shown as text, never run as markup."""
     hostile = "<script>alert('x')</script>"
