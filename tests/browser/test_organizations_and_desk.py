@@ -114,6 +114,9 @@ def test_a_scanner_registered_in_the_console_scans_until_it_is_revoked(journey, 
     expect(page.locator("#registered-scanner")).to_contain_text("shown only once")
     token = page.locator("#scanner-token").inner_text()
     journey.shot("scanner-registered")
+    page.reload()  # the token is shown once, and reloading registers no second scanner
+    expect(page.locator("#registered-scanner")).to_have_count(0)
+    expect(page.locator("#scanners tbody tr")).to_have_count(1)
 
     # The gate learns the ticket from ticket.issued; then the new scanner admits it at its own gate.
     answer = wait_until(lambda: (r := scan_with(token)).json().get("result") != "unknown_ticket" and r,

@@ -341,4 +341,5 @@ SWEDISH = {
     'The event is saved.': 'Evenemanget är sparat.',
     'The ticket type is added.': 'Biljettypen är tillagd.',
     'The ticket type is saved; its price applies to new orders.': 'Biljettypen är sparad; dess pris gäller för nya ordrar.',
+    'The scanner is registered.': 'Skannern är registrerad.',
 }

@@ -243,11 +243,15 @@ def test_a_scanner_is_registered_with_its_token_shown_once_and_revoked(signed_in
     assert registered == [] and 'value="Scanner 3"' in refused.text
     assert "Main entrance, VIP" in refused.text and "2027-01-15 08:00" in refused.text  # the scanners so far
 
-    page = signed_in.post(f"/check-in/{EVENT_ID}/scanners",
+    done = signed_in.post(f"/check-in/{EVENT_ID}/scanners",
                           data={"name": " Scanner 3 ", "gate": "North gate", "list_ids": ["l2"]})
     assert registered == [{"name": "Scanner 3", "gate": "North gate", "list_ids": ["l2"]}]
-    assert page.status_code == 200 and '<code id="scanner-token">tfd_s3cr3t</code>' in page.text
+    assert done.status_code == 303 and done.headers["location"] == f"/check-in/{EVENT_ID}/scanners"
+    page = signed_in.get(done.headers["location"])
+    assert '<code id="scanner-token">tfd_s3cr3t</code>' in page.text
     assert "<svg" in page.text  # the token as a QR code, for the scanner app to read
+    reloaded = signed_in.get(done.headers["location"])  # shown once; reloading registers nothing either
+    assert "tfd_s3cr3t" not in reloaded.text and len(registered) == 1
 
     apis.routes[("POST", f"/v1/devices/{CHECK_IN_ID}/revoke")] = lambda r: httpx.Response(204)
     revoked = signed_in.post(f"/check-in/{EVENT_ID}/scanners/{CHECK_IN_ID}/revoke", follow_redirects=True)

@@ -8,6 +8,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
+from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
 
 from ticketflow_runtime.ticket_pdf import qr_svg
@@ -97,9 +98,30 @@ async def _scanners_page(request: Request, staff, event_id: uuid.UUID, *, status
                   lists=lists, devices=devices, **context)
 
 
+# A registered scanner's token travels to the page that shows it in a short-lived cookie of that page
+# alone, deleted as it is shown: reloading the page neither shows it again nor registers another scanner.
+NEW_SCANNER_COOKIE = "console_new_scanner"
+
+
+def _new_scanners(request: Request) -> URLSafeSerializer:
+    return URLSafeSerializer(request.app.state.settings.session_secret, salt="console-new-scanner")
+
+
 @router.get("/check-in/{event_id}/scanners")
 async def scanners(request: Request, staff: Staff, event_id: uuid.UUID):
-    return await _scanners_page(request, staff, event_id)
+    registered = None
+    if raw := request.cookies.get(NEW_SCANNER_COOKIE):
+        try:
+            registered = _new_scanners(request).loads(raw)
+        except BadSignature:
+            registered = None
+    if registered:
+        # The token as text and as a QR code the scanner app can read.
+        registered["qr"] = Markup(qr_svg(registered["token"], scale=4, title=registered["name"]))
+    response = await _scanners_page(request, staff, event_id, registered=registered)
+    if raw:
+        response.delete_cookie(NEW_SCANNER_COOKIE, path=f"/check-in/{event_id}/scanners")
+    return response
 
 
 @router.post("/check-in/{event_id}/scanners")
@@ -113,10 +135,13 @@ async def register_scanner(request: Request, staff: Staff, event_id: uuid.UUID):
         device, refused = await attempt(api(request, staff).send(
             "POST", "checkin", f"/v1/events/{event_id}/devices", {"name": name, "gate": gate, "list_ids": list_ids}))
         if device:
-            # The token is shown this once (the service keeps only its hash), as text and as a QR code
-            # the scanner app can read.
-            return await _scanners_page(request, staff, event_id, registered={
-                **device, "qr": Markup(qr_svg(device["token"], scale=4, title=device["name"]))})
+            # Shown this once: the service keeps only the token's hash.
+            page = f"/check-in/{event_id}/scanners"
+            response = redirect(request, page, "The scanner is registered.")
+            response.set_cookie(NEW_SCANNER_COOKIE, _new_scanners(request).dumps(
+                {key: device[key] for key in ("name", "gate", "token")}), max_age=120, httponly=True,
+                samesite="strict", secure=request.app.state.settings.session_cookie_secure, path=page)
+            return response
         problems.append(refused)
     return await _scanners_page(request, staff, event_id, status_code=422, problems=problems, values={
         "name": name, "gate": gate, "list_ids": list_ids})
