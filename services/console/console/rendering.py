@@ -61,27 +61,31 @@ TEMPLATES.env.filters.update(money=money, when=_when_here)
 TEMPLATES.env.globals.update(query=query)
 
 
-def _flash_serializer(request: Request) -> URLSafeSerializer:
-    return URLSafeSerializer(request.app.state.settings.session_secret, salt="console-flash")
+def signed(request: Request, purpose: str) -> URLSafeSerializer:
+    """Signs the console's own cookies; ``purpose`` keeps one kind from passing for another."""
+    return URLSafeSerializer(request.app.state.settings.session_secret, salt=f"console-{purpose}")
+
+
+def signed_cookie(request: Request, name: str, purpose: str) -> Any | None:
+    """The value of a cookie the console signed for ``purpose``; None when it is absent or was altered."""
+    try:
+        return signed(request, purpose).loads(request.cookies.get(name, ""))
+    except BadSignature:
+        return None
 
 
 def redirect(request: Request, url: str, message: str | None = None, kind: str = "ok") -> RedirectResponse:
     """303 to ``url``, with a message shown once on the next page."""
     response = RedirectResponse(url, status_code=303)
     if message:
-        response.set_cookie(FLASH_COOKIE, _flash_serializer(request).dumps([kind, message]), max_age=60,
+        response.set_cookie(FLASH_COOKIE, signed(request, "flash").dumps([kind, message]), max_age=60,
                             httponly=True, samesite="lax", path="/")
     return response
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     language = i18n.language_of(request)
-    flash = None
-    if raw := request.cookies.get(FLASH_COOKIE):
-        try:
-            flash = _flash_serializer(request).loads(raw)
-        except BadSignature:
-            flash = None
+    flash = signed_cookie(request, FLASH_COOKIE, "flash")
     translate = i18n.translator(language)
     response = TEMPLATES.TemplateResponse(request, template, {
         "lang": language, "_": translate, "label": i18n.labeller(language), "flash": flash,

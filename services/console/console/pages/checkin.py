@@ -8,7 +8,6 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
-from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup
 
 from ticketflow_runtime.ticket_pdf import qr_svg
@@ -16,7 +15,7 @@ from ticketflow_runtime.ticket_pdf import qr_svg
 from ..charts import arrivals_svg
 from ..catalog import LABELS
 from ..i18n import language_of, translate
-from ..rendering import query, redirect, render
+from ..rendering import query, redirect, render, signed, signed_cookie
 from ..staff import Staff
 from .common import api, attempt, chosen, events, form_of
 
@@ -103,23 +102,14 @@ async def _scanners_page(request: Request, staff, event_id: uuid.UUID, *, status
 NEW_SCANNER_COOKIE = "console_new_scanner"
 
 
-def _new_scanners(request: Request) -> URLSafeSerializer:
-    return URLSafeSerializer(request.app.state.settings.session_secret, salt="console-new-scanner")
-
-
 @router.get("/check-in/{event_id}/scanners")
 async def scanners(request: Request, staff: Staff, event_id: uuid.UUID):
-    registered = None
-    if raw := request.cookies.get(NEW_SCANNER_COOKIE):
-        try:
-            registered = _new_scanners(request).loads(raw)
-        except BadSignature:
-            registered = None
+    registered = signed_cookie(request, NEW_SCANNER_COOKIE, "new-scanner")
     if registered:
         # The token as text and as a QR code the scanner app can read.
         registered["qr"] = Markup(qr_svg(registered["token"], scale=4, title=registered["name"]))
     response = await _scanners_page(request, staff, event_id, registered=registered)
-    if raw:
+    if NEW_SCANNER_COOKIE in request.cookies:
         response.delete_cookie(NEW_SCANNER_COOKIE, path=f"/check-in/{event_id}/scanners")
     return response
 
@@ -138,7 +128,7 @@ async def register_scanner(request: Request, staff: Staff, event_id: uuid.UUID):
             # Shown this once: the service keeps only the token's hash.
             page = f"/check-in/{event_id}/scanners"
             response = redirect(request, page, "The scanner is registered.")
-            response.set_cookie(NEW_SCANNER_COOKIE, _new_scanners(request).dumps(
+            response.set_cookie(NEW_SCANNER_COOKIE, signed(request, "new-scanner").dumps(
                 {key: device[key] for key in ("name", "gate", "token")}), max_age=120, httponly=True,
                 samesite="strict", secure=request.app.state.settings.session_cookie_secure, path=page)
             return response

@@ -7,18 +7,15 @@ import uuid
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse
-from itsdangerous import BadSignature, URLSafeSerializer
 
 from .. import forms
-from ..rendering import render
+from ..rendering import render, signed, signed_cookie
 from .common import api, attempt, form_of, language
 
 router = APIRouter()
 RECEIPT_COOKIE = "console_receipt"
 
 
-def _receipts(request: Request) -> URLSafeSerializer:
-    return URLSafeSerializer(request.app.state.settings.session_secret, salt="console-receipt")
 
 
 async def _event_page(request: Request, event_id: uuid.UUID, *, status_code: int = 200, values: dict | None = None,
@@ -52,17 +49,14 @@ async def place_order(request: Request, event_id: uuid.UUID):
             "email": checked.values["buyer"]["email"]}
     target = receipt["checkout_url"] or f"/checkout/{receipt['order_id']}/done"
     response = RedirectResponse(target, status_code=303)
-    response.set_cookie(RECEIPT_COOKIE, _receipts(request).dumps(kept), max_age=2 * 3600, httponly=True,
+    response.set_cookie(RECEIPT_COOKIE, signed(request, "receipt").dumps(kept), max_age=2 * 3600, httponly=True,
                         samesite="lax", path="/")
     return response
 
 
 def _receipt(request: Request, order_id: uuid.UUID) -> dict | None:
-    try:
-        receipt = _receipts(request).loads(request.cookies.get(RECEIPT_COOKIE, ""))
-    except BadSignature:
-        return None
-    return receipt if receipt.get("order_id") == str(order_id) else None
+    receipt = signed_cookie(request, RECEIPT_COOKIE, "receipt")
+    return receipt if receipt and receipt.get("order_id") == str(order_id) else None
 
 
 @router.get("/checkout/{order_id}/done")
