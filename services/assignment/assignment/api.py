@@ -265,8 +265,8 @@ async def upload_assignments(order_id: uuid.UUID, request: Request, service: Ser
 @router.post("/tickets/{ticket_id}/claims", status_code=status.HTTP_201_CREATED,
              summary="Send the ticket to an address: a claim link that works once and expires",
              description="The link is emailed to the address (ticket.claim_offered) and returned, to share "
-                         "another way too. A new link for the same ticket leaves earlier ones working until "
-                         "the ticket is claimed.")
+                         "another way too. A ticket has one open link: a newer one, or the ticket changing "
+                         "hands, withdraws it.")
 async def create_claim(ticket_id: uuid.UUID, body: ClaimRequest, service: ServiceDep, who: OrderWriter) -> Link:
     await _ticket_for(service, who, ticket_id, write=True)
     async with service.database.unit_of_work() as uow:

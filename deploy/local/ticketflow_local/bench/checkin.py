@@ -40,8 +40,8 @@ from ticketflow_schemas import qr
 
 from ..config import REPO_ROOT, plain_database_url, service_url
 from ..debian import ensure_package
-from ..processes import port_open
 from ..flow import Flow
+from ..processes import port_open
 from . import floor_app
 from .report import Report, percentile
 from .resources import ResourceSampler, cpu_per_unit

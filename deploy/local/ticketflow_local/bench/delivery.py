@@ -65,6 +65,11 @@ class DeliveryFloor:
     def per_second(self) -> float:
         return self.emails / self.seconds
 
+    @property
+    def cpu_ms(self) -> float:
+        """CPU milliseconds per email, client and sink together."""
+        return (self.client_cpu + self.sink_cpu) / self.emails * 1000
+
     def describe(self) -> str:
         return (f"{self.per_second:,.0f} emails/s: one {self.size / 1024:,.0f} KiB message sent {self.emails:,} times "
                 f"by the service's SMTP client ({SMTP_CONNECTIONS} connections) into the sink, nothing else to do; "

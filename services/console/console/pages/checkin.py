@@ -61,10 +61,15 @@ async def desk_search(request: Request, staff: Staff, event_id: uuid.UUID, q: st
                   attendees=await _attendees(request, staff, str(event_id), q))
 
 
+def _desk(event_id: uuid.UUID, q: str) -> str:
+    """The dashboard with the desk's search as it was."""
+    return f"/check-in?{query({'event_id': str(event_id), 'q': q})}"
+
+
 @router.post("/check-in/{event_id}/check-ins")
 async def check_in_by_hand(request: Request, staff: Staff, event_id: uuid.UUID,
                            ticket_id: Annotated[uuid.UUID, Form()], q: Annotated[str, Form(max_length=200)] = ""):
-    back = f"/check-in?{query({'event_id': str(event_id), 'q': q})}"
+    back = _desk(event_id, q)
     answer, refused = await attempt(api(request, staff).send("POST", "checkin", f"/v1/events/{event_id}/check-ins",
                                                              {"ticket_id": str(ticket_id), "gate": DESK_GATE}))
     if refused:
@@ -77,7 +82,7 @@ async def check_in_by_hand(request: Request, staff: Staff, event_id: uuid.UUID,
 async def undo_check_in(request: Request, staff: Staff, event_id: uuid.UUID, check_in_id: uuid.UUID,
                         reason: Annotated[str, Form(max_length=500)] = "",
                         q: Annotated[str, Form(max_length=200)] = ""):
-    back = f"/check-in?{query({'event_id': str(event_id), 'q': q})}"
+    back = _desk(event_id, q)
     if len(reason.strip()) < 3:
         return redirect(request, back, "Give the reason for undoing the check-in.", "error")
     _, refused = await attempt(api(request, staff).send("POST", "checkin", f"/v1/check-ins/{check_in_id}/undo",
@@ -97,6 +102,10 @@ async def _scanners_page(request: Request, staff, event_id: uuid.UUID, *, status
                   lists=lists, devices=devices, **context)
 
 
+def _scanners_url(event_id: uuid.UUID) -> str:
+    return f"/check-in/{event_id}/scanners"
+
+
 # A registered scanner's token travels to the page that shows it in a short-lived cookie of that page
 # alone, deleted as it is shown: reloading the page neither shows it again nor registers another scanner.
 NEW_SCANNER_COOKIE = "console_new_scanner"
@@ -110,7 +119,7 @@ async def scanners(request: Request, staff: Staff, event_id: uuid.UUID):
         registered["qr"] = Markup(qr_svg(registered["token"], scale=4, title=registered["name"]))
     response = await _scanners_page(request, staff, event_id, registered=registered)
     if NEW_SCANNER_COOKIE in request.cookies:
-        response.delete_cookie(NEW_SCANNER_COOKIE, path=f"/check-in/{event_id}/scanners")
+        response.delete_cookie(NEW_SCANNER_COOKIE, path=_scanners_url(event_id))
     return response
 
 
@@ -126,7 +135,7 @@ async def register_scanner(request: Request, staff: Staff, event_id: uuid.UUID):
             "POST", "checkin", f"/v1/events/{event_id}/devices", {"name": name, "gate": gate, "list_ids": list_ids}))
         if device:
             # Shown this once: the service keeps only the token's hash.
-            page = f"/check-in/{event_id}/scanners"
+            page = _scanners_url(event_id)
             response = redirect(request, page, "The scanner is registered.")
             response.set_cookie(NEW_SCANNER_COOKIE, signed(request, "new-scanner").dumps(
                 {key: device[key] for key in ("name", "gate", "token")}), max_age=120, httponly=True,
@@ -139,7 +148,7 @@ async def register_scanner(request: Request, staff: Staff, event_id: uuid.UUID):
 
 @router.post("/check-in/{event_id}/scanners/{device_id}/revoke")
 async def revoke_scanner(request: Request, staff: Staff, event_id: uuid.UUID, device_id: uuid.UUID):
-    back = f"/check-in/{event_id}/scanners"
+    back = _scanners_url(event_id)
     _, refused = await attempt(api(request, staff).send("POST", "checkin", f"/v1/devices/{device_id}/revoke"))
     return redirect(request, back, refused or "The scanner is revoked: its token no longer works.",
                     "error" if refused else "ok")

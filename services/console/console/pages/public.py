@@ -16,8 +16,6 @@ router = APIRouter()
 RECEIPT_COOKIE = "console_receipt"
 
 
-
-
 async def _event_page(request: Request, event_id: uuid.UUID, *, status_code: int = 200, values: dict | None = None,
                       problems: list[str] | None = None):
     event = await api(request, None).get("orders", f"/v1/public/events/{event_id}")
