@@ -1,6 +1,6 @@
 """Kafka handlers of the assignment service."""
 
-from ticketflow_runtime import Delivery, Subscriptions, UnitOfWork
+from ticketflow_runtime import DISPLAY_LINGER_MS, Delivery, Subscriptions, UnitOfWork
 from ticketflow_schemas.events import TicketCheckedIn, TicketIssued, TicketReissued, TicketVoided
 
 from . import usecases
@@ -26,7 +26,7 @@ async def record_reissue(event: TicketReissued, uow: UnitOfWork) -> None:
     await usecases.record_reissue(uow, event)
 
 
-@subscriptions.on_batch(TicketCheckedIn)
+@subscriptions.on_batch(TicketCheckedIn, linger_ms=DISPLAY_LINGER_MS)
 async def record_check_ins(admitted: list[Delivery[TicketCheckedIn]], uow: UnitOfWork) -> None:
     """Shows the tickets as checked in on My Tickets."""
     await usecases.record_check_ins(uow, [delivery.event for delivery in admitted])

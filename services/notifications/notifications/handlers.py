@@ -1,6 +1,6 @@
 """Kafka handlers of the notifications service: every event that tells someone something."""
 
-from ticketflow_runtime import Delivery, Subscriptions, UnitOfWork
+from ticketflow_runtime import DISPLAY_LINGER_MS, Delivery, Subscriptions, UnitOfWork
 from ticketflow_schemas.events import (OrderCancelled, OrderInvoiceSent, OrderPlaced, OrderSettled, TicketAssigned,
                                        TicketCheckedIn, TicketClaimOffered, TicketIssued, TicketReissued,
                                        TicketVoided)
@@ -79,7 +79,7 @@ async def ticket_voided(event: TicketVoided, uow: UnitOfWork) -> None:
     await usecases.ticket_voided(uow, event)
 
 
-@subscriptions.on_batch(TicketCheckedIn)
+@subscriptions.on_batch(TicketCheckedIn, linger_ms=DISPLAY_LINGER_MS)
 async def checked_in(admitted: list[Delivery[TicketCheckedIn]], uow: UnitOfWork) -> None:
     """Tells the holders' apps they are in; a welcome email when the organizer wants one."""
     await usecases.checked_in(uow, admitted, welcome=current().welcome_after_check_in)

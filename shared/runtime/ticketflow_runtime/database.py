@@ -15,6 +15,7 @@ from sqlalchemy.pool import NullPool
 
 from ticketflow_schemas.envelope import Envelope
 
+from .coalescing import CoalescedStatement
 from .outbox import Outbox, notify_channel
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class Database:
         self.single_reads = async_sessionmaker(self.engine.execution_options(isolation_level="AUTOCOMMIT"),
                                                expire_on_commit=False)
         self._wakers: dict[str, list[Callable[[], None]]] = {}
+        self._coalesced: dict[str, CoalescedStatement] = {}
 
     def on_wake(self, channel: str, wake: Callable[[], None]) -> None:
         """Call ``wake`` when work of this process commits rows for ``channel``'s worker.
@@ -96,6 +98,12 @@ class Database:
         """
         async with self.engine.connect() as connection:
             yield (await connection.get_raw_connection()).driver_connection
+
+    def coalesced(self, sql: str) -> CoalescedStatement:
+        """``sql``, run once for all of its concurrent callers (`coalescing`)."""
+        if (statement := self._coalesced.get(sql)) is None:
+            statement = self._coalesced[sql] = CoalescedStatement(self, sql)
+        return statement
 
     async def listen(self, channel: str, on_notify: Callable[[str], None]) -> Listener | None:
         """A connection of its own calling ``on_notify(payload)`` for each NOTIFY on ``channel``.
