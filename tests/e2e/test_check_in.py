@@ -140,6 +140,42 @@ def test_twenty_gates_scanning_one_ticket_at_once_admit_it_exactly_once(flow: Fl
     assert results.count("already_checked_in") == 19
 
 
+def test_concurrent_device_scans_sharing_statements_each_get_their_own_answer(flow: Flow, gate_event: dict) -> None:
+    """A device's scans take the coalesced path: many at once still mean one answer and one event per scan."""
+    event_id = gate_event["id"]
+    tickets = gate_tickets(flow, event_id, 22)
+    main_list = next(li for li in flow.http.get(f"{CHECKIN}/v1/events/{event_id}/lists").raise_for_status().json()
+                     if li["is_default"])
+    device = flow.register_device(event_id, [main_list["id"]], name="Busy gate")
+    twin_nonce = uuid.uuid4().hex
+    scans = ([(ticket, uuid.uuid4().hex) for ticket in tickets[:20]]
+             + [(tickets[0], uuid.uuid4().hex) for _ in range(8)]  # one ticket at eight more gates
+             + [(tickets[20], twin_nonce), (tickets[21], twin_nonce)])  # a nonce sent with two tickets
+    since = int(time.time() * 1000) - 1000
+
+    async def scan_all() -> list[dict]:
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {device['token']}"}, timeout=30) as client:
+            responses = await asyncio.gather(*(client.post(f"{CHECKIN}/v1/scans", json={
+                "payload": ticket["payload"], "nonce": nonce}) for ticket, nonce in scans))
+        return [response.raise_for_status().json() for response in responses]
+
+    answers = asyncio.run(scan_all())
+    for (ticket, _), answer in zip(scans[1:20], answers[1:20], strict=True):
+        assert answer["result"] == "admitted" and answer["ticket"]["id"] == ticket["id"]
+    shared = [answers[0], *answers[20:28]]
+    assert [a["result"] for a in shared].count("admitted") == 1
+    assert {a["ticket"]["id"] for a in shared} == {tickets[0]["id"]}
+    assert answers[28] == answers[29] and answers[28]["result"] == "admitted"
+    # A scanner repeating a request (its answer lost on the way) gets the same answer again.
+    assert scan(flow, scans[1][0], nonce=scans[1][1], device_token=device["token"], gate=None) == answers[1]
+    admitted_ids = {t["id"] for t in tickets[:20]} | {answers[28]["ticket"]["id"]}
+    records = asyncio.run(read_topics(
+        [topics.TICKET_CHECKED_IN], since_ms=since,
+        until=lambda rs: {json.loads(r.value)["ticket_id"] for r in rs} >= admitted_ids))
+    published = [json.loads(r.value)["ticket_id"] for r in records]
+    assert sorted(t for t in published if t in {t["id"] for t in tickets}) == sorted(admitted_ids)
+
+
 def test_offline_admissions_of_one_ticket_by_two_devices_are_one_admission_and_one_conflict(
         flow: Flow, gate_event: dict) -> None:
     event_id = gate_event["id"]

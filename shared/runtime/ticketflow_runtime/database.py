@@ -94,7 +94,7 @@ class Database:
 
         For hot paths whose writes fit in one statement: no BEGIN and COMMIT round
         trips and no ORM layer; asyncpg prepares each statement once per connection.
-        JSON columns come and go as text, as SQLAlchemy's codecs set them up.
+        JSON goes in as text and comes out decoded, as SQLAlchemy's codecs set them up.
         """
         async with self.engine.connect() as connection:
             yield (await connection.get_raw_connection()).driver_connection

@@ -31,7 +31,7 @@ from .scanning import ScanInput, admitted_answer, checked_in_event, known_signin
 
 # Each parameter an array, a scan's element at its position (`Database.coalesced`).
 _FACTS = (
-    "SELECT scan.position, (SELECT answer FROM scans WHERE nonce = scan.nonce) AS previous,"
+    "SELECT scan.position, (SELECT answer::text FROM scans WHERE nonce = scan.nonce) AS previous,"
     " t.id, t.number, t.event_id, t.ticket_type_id, t.ticket_type_name, t.secret_version, t.voided,"
     " t.holder_name, t.holder_company, t.holder_person_id, t.traceparent,"
     " l.id AS list_id, l.event_id AS list_event_id, l.name AS list_name, l.ticket_type_ids AS list_types,"

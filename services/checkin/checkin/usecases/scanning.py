@@ -44,10 +44,16 @@ _ADMIT = text(
     " VALUES (:id, :ticket_id, :list_id, :gate, :mode, :nonce, :device_id, :checked_in_at)"
     " ON CONFLICT (ticket_id, list_id) WHERE reverted_at IS NULL DO NOTHING RETURNING id"
 )
-_RECORD_SCAN = text(
-    "INSERT INTO scans (nonce, ticket_id, gate, device_id, result, answer, scanned_at)"
-    " VALUES (:nonce, :ticket_id, :gate, :device_id, :result, CAST(:answer AS jsonb), :scanned_at)"
+# A scan first claims its nonce, then decides: a concurrent scan under the same
+# nonce waits in the claim for the first one's transaction, then reads its answer.
+# (Recording the answer last instead would let both decide, and admit twice.)
+_CLAIM_NONCE = text(
+    "INSERT INTO scans (nonce, gate, device_id, result, answer, scanned_at)"
+    " VALUES (:nonce, :gate, :device_id, 'deciding', 'null', :scanned_at)"
     " ON CONFLICT DO NOTHING RETURNING nonce"
+)
+_RECORD_SCAN = text(
+    "UPDATE scans SET ticket_id = :ticket_id, result = :result, answer = CAST(:answer AS jsonb) WHERE nonce = :nonce"
 )
 
 
@@ -106,18 +112,22 @@ class ScanAnswer:
 async def scan(uow: UnitOfWork, request: ScanInput, scanner: Scanner) -> dict:
     """Decide a scan. The same nonce always gets the same answer."""
     session = uow.session
-    previous = await session.scalar(_PREVIOUS_ANSWER, {"nonce": request.nonce})
-    if previous is not None:
-        return previous
-    answer, ticket_id = await _decide(uow, request, scanner)
-    stored = await session.execute(_RECORD_SCAN, {
-        "nonce": request.nonce, "ticket_id": ticket_id, "gate": request.gate, "device_id": scanner.device_id,
-        "result": answer.result.value, "answer": json.dumps(answer.as_json()),
+    claimed = await session.execute(_CLAIM_NONCE, {
+        "nonce": request.nonce, "gate": request.gate, "device_id": scanner.device_id,
         "scanned_at": request.at or datetime.now(UTC)})
-    if stored.first() is None:
-        # The same nonce was decided concurrently: that answer stands.
+    if claimed.first() is None:
+        # Decided before, or by a scan that committed while this claim waited for it: that answer stands.
         return await session.scalar(_PREVIOUS_ANSWER, {"nonce": request.nonce})
+    answer, ticket_id = await _decide(uow, request, scanner)
+    await session.execute(_RECORD_SCAN, {"nonce": request.nonce, "ticket_id": ticket_id,
+                                         "result": answer.result.value, "answer": json.dumps(answer.as_json())})
     return answer.as_json()
+
+
+def instant(at: datetime) -> str:
+    """A moment as the API writes it (UTC as ``Z``), so that an answer replayed from storage reads the same."""
+    written = at.isoformat()
+    return written[:-6] + "Z" if written.endswith("+00:00") else written
 
 
 def _refuse(result: ScanResult, ticket=None) -> ScanAnswer:
@@ -208,7 +218,7 @@ async def _pass(uow: UnitOfWork, ticket, check_list, request: ScanInput, scanner
             ticket_id=ticket.id, list_id=check_list.id, direction=request.direction.value, gate=request.gate,
             nonce=request.nonce, at=at))
         return ScanAnswer(result, MESSAGES[result], ticket_json(ticket),
-                          {"gate": request.gate, "checked_in_at": at.isoformat(), "list": check_list.name})
+                          {"gate": request.gate, "checked_in_at": instant(at), "list": check_list.name})
     if result is ScanResult.ALREADY_CHECKED_IN:
         return _already_checked_in(ticket, check_list, admission)
     return _refuse(result, ticket)
@@ -219,7 +229,7 @@ async def _admission(session: AsyncSession, ticket_id: uuid.UUID, list_id: uuid.
 
 
 def _already_checked_in(ticket, check_list, admission) -> ScanAnswer:
-    when = admission.checked_in_at.isoformat()
+    when = instant(admission.checked_in_at)
     return ScanAnswer(ScanResult.ALREADY_CHECKED_IN, f"Already checked in at {admission.gate} at {when}.",
                       ticket_json(ticket), {"gate": admission.gate, "checked_in_at": when, "list": check_list.name})
 
@@ -253,7 +263,7 @@ def checked_in_event(ticket, check_list, request: ScanInput, check_in_id: uuid.U
 
 def admitted_answer(ticket, check_list, request: ScanInput, checked_in_at: datetime) -> ScanAnswer:
     return ScanAnswer(ScanResult.ADMITTED, MESSAGES[ScanResult.ADMITTED], ticket_json(ticket),
-                      {"gate": request.gate, "checked_in_at": checked_in_at.isoformat(), "list": check_list.name})
+                      {"gate": request.gate, "checked_in_at": instant(checked_in_at), "list": check_list.name})
 
 
 async def _report_conflict(uow: UnitOfWork, ticket, check_list, kept, request: ScanInput, scanner: Scanner) -> dict:
@@ -268,4 +278,4 @@ async def _report_conflict(uow: UnitOfWork, ticket, check_list, kept, request: S
         kept_check_in_id=kept.id, kept_gate=kept.gate, kept_checked_in_at=kept.checked_in_at,
         gate=request.gate, device_id=scanner.device_id, scanned_at=scanned_at))
     return {"id": str(conflict_id), "kept_check_in_id": str(kept.id), "kept_gate": kept.gate,
-            "kept_checked_in_at": kept.checked_in_at.isoformat()}
+            "kept_checked_in_at": instant(kept.checked_in_at)}
