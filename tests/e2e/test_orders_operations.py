@@ -94,6 +94,17 @@ def test_event_organizations_are_searched_and_filtered(flow: Flow) -> None:
     assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_request"
 
 
+def test_a_new_order_is_answered_as_it_reads_back(flow: Flow) -> None:
+    """The creation's answer is built from what was written, not read back: it must not differ."""
+    event = staff_event(flow, capacity=100, name="Answered as written")
+    for method in ("invoice", "card", "sponsored", "free"):
+        placed = flow.place_order(event["id"], 3, payment_method=method, note=f"{method} order, as written")
+        assert placed == flow.order(placed["id"]), method
+        # 3 x 1,234.50 net and 25% VAT rounded half up: 3,703.50 + 925.88.
+        assert placed["transitions"][0]["reason"] == "order placed" and placed["gross"] == (
+            0 if method in ("sponsored", "free") else 462938)
+
+
 async def test_an_order_creation_retried_with_its_idempotency_key_places_one_order(flow: Flow) -> None:
     event = staff_event(flow, capacity=100, name="Retried creations")
     body = {"event_id": event["id"], "payment_method": "invoice", "lines": [{"quantity": 2}],
@@ -105,6 +116,7 @@ async def test_an_order_creation_retried_with_its_idempotency_key_places_one_ord
         answers = await asyncio.gather(*(client.post(f"{ORDERS}/v1/orders", json=body) for _ in range(5)))
         assert {a.status_code for a in answers} == {201}
         assert len({a.json()["id"] for a in answers}) == 1
+        assert all(a.json() == answers[0].json() for a in answers), "the retries answer as the creation did"
         assert flow.http.get(f"{ORDERS}/v1/events/{event['id']}").json()["sold"] == 2
 
         reused = await client.post(f"{ORDERS}/v1/orders", json={**body, "lines": [{"quantity": 3}]})

@@ -62,6 +62,15 @@ _INSERT = text(
 )
 
 
+# For a statement that writes an event together with its own change (a CTE of it):
+# one round trip less than `Outbox.add`. Its parameters come from `Outbox.inline`.
+INLINE_INSERT = (
+    "INSERT INTO outbox (event_id, topic, key, headers, payload, created_at)"
+    " VALUES (:outbox_event_id, :outbox_topic, :outbox_key, CAST(:outbox_headers AS jsonb),"
+    " CAST(:outbox_payload AS jsonb), :outbox_created_at)"
+)
+
+
 # Like a producer's linger: a few milliseconds more per event, a batch per relay round instead of an event.
 RELAY_GATHER_SECONDS = 0.005
 
@@ -130,6 +139,15 @@ class Outbox:
         record, envelope = outbox_record(self.service, event)
         self._staged.append(record)
         return envelope
+
+    def inline(self, event: Event) -> dict[str, Any]:
+        """The parameters of `INLINE_INSERT` for ``event``, which the caller's statement writes;
+        the relay is woken after the commit, as for `add`."""
+        record, _ = outbox_record(self.service, event)
+        self._wake.add(notify_channel(self.service))
+        return {"outbox_event_id": record.event_id, "outbox_topic": record.topic, "outbox_key": record.key,
+                "outbox_headers": record.headers, "outbox_payload": record.payload,
+                "outbox_created_at": record.created_at}
 
     def stage_record(self, topic: str, key: str, headers: dict[str, str], payload: str, *,
                      record_id: uuid.UUID | None = None, created_at: datetime | None = None) -> None:

@@ -89,13 +89,13 @@ async def public_order(event_id: uuid.UUID, body: PublicOrder, service: ServiceD
     if card:
         stripe_gateway(service)  # refuse before holding tickets when card payments are not set up
     async with service.database.unit_of_work() as uow:
-        order_id = await ordering.place_order(
+        order_id = (await ordering.place_order(
             uow,
             ordering.OrderSpec(event_id=event_id, buyer=body.buyer, payment_method=body.payment_method,
                                channel="public",
                                lines=[ordering.LineSpec(line.ticket_type_id, line.quantity) for line in body.lines]),
             actor="buyer", card_hold=service.extras["checkout_hold"],
-        )
+        )).id
     checkout_url = None
     if card:
         try:

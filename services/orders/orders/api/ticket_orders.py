@@ -128,25 +128,22 @@ class Checkout(BaseModel):
 async def create_order(body: NewOrder, service: ServiceDep, staff: Writer,
                        idempotency_key: IdempotencyKey = None) -> OrderView:
     async with service.database.unit_of_work() as uow:
-        order_id = None
         if idempotency_key is not None:
             body_hash = idempotency.request_hash(body.model_dump_json())
-            order_id = await idempotency.earlier_result(uow, staff.actor, idempotency_key, body_hash)
-        if order_id is None:
-            order_id = await ordering.place_order(
-                uow,
-                ordering.OrderSpec(event_id=body.event_id, buyer=body.buyer, payment_method=body.payment_method,
-                                   note=body.note, event_organization_id=body.event_organization_id,
-                                   lines=[ordering.LineSpec(line.ticket_type_id, line.quantity)
-                                          for line in body.lines]),
-                actor=staff.actor, card_hold=service.extras["checkout_hold"],
-            )
-            if idempotency_key is not None:
-                await idempotency.remember(uow, staff.actor, idempotency_key, order_id)
-        # Read before the commit, in the same transaction: the tickets are taken only at the
-        # commit (so the event's counters are not locked any longer for it), and a refusal there
-        # answers instead of this view.
-        return await order_view(uow.session, order_id)
+            if (earlier := await idempotency.earlier_result(uow, staff.actor, idempotency_key, body_hash)) is not None:
+                return await order_view(uow.session, earlier)
+        placed = await ordering.place_order(
+            uow,
+            ordering.OrderSpec(event_id=body.event_id, buyer=body.buyer, payment_method=body.payment_method,
+                               note=body.note, event_organization_id=body.event_organization_id,
+                               lines=[ordering.LineSpec(line.ticket_type_id, line.quantity) for line in body.lines]),
+            actor=staff.actor, card_hold=service.extras["checkout_hold"],
+        )
+        if idempotency_key is not None:
+            await idempotency.remember(uow, staff.actor, idempotency_key, placed.id)
+    # Shown as written, not read back: the tickets are taken only at the commit (so the
+    # event's counters are not locked any longer for it), and a refusal there answers instead.
+    return placed_order_view(placed)
 
 
 @router.get("/orders/{order_id}", summary="An order: lines, amounts, history, payments, invoice, actions")
@@ -241,6 +238,27 @@ ORDER_VIEW = select(
     invoices.c.number.label("invoice_number"), invoices.c.issued_on, invoices.c.due_on,
     invoices.c.payment_reference, invoices.c.paid_at, invoices.c.paid_reference,
 ).outerjoin(invoices, invoices.c.order_id == orders.c.id).where(orders.c.id == bindparam("order_id"))
+
+
+def placed_order_view(order: ordering.PlacedOrder) -> OrderView:
+    """A new order's page from what placing it wrote: what `order_view` would read back."""
+    spec = order.spec
+    return OrderView(
+        id=order.id, number=order.number, event_id=spec.event_id, buyer=spec.buyer,
+        payment_method=spec.payment_method.value, status=order.status.value, channel=spec.channel,
+        event_organization_id=spec.event_organization_id, note=spec.note, currency=order.currency,
+        quantity=order.quantity, net=order.total.net, vat=order.total.vat, gross=order.total.gross,
+        issued_count=0, voided_count=0, ticket_count_status=domain.ticket_count_status(order.quantity, 0),
+        checkout_url=None, hold_expires_at=order.hold_expires_at, created_at=order.created_at,
+        actions=view.actions_for(order.status.value, spec.payment_method.value),
+        lines=[OrderLineView(line_no=line.line_no, ticket_type_id=line.ticket_type_id,
+                             ticket_type_name=line.ticket_type_name, quantity=line.quantity, unit_net=line.unit_net,
+                             net=line.amounts.net, vat=line.amounts.vat, gross=line.amounts.gross)
+               for line in order.lines],
+        transitions=[TransitionView(from_status=None, to_status=order.status.value, actor=order.actor,
+                                    reason=order.reason, at=order.created_at)],
+        payments=[], invoice=None,
+    )
 
 
 async def order_view(session, order_id: uuid.UUID) -> OrderView:

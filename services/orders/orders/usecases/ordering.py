@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketflow_runtime import Conflict, NotFound, UnitOfWork, Unprocessable
+from ticketflow_runtime.outbox import INLINE_INSERT
 from ticketflow_runtime.telemetry import continue_trace, current_traceparent
 from ticketflow_schemas import events as contracts
 
@@ -56,7 +57,39 @@ def now() -> datetime:
 # -- placing
 
 
-async def place_order(uow: UnitOfWork, spec: OrderSpec, *, actor: str, card_hold: timedelta | None = None) -> uuid.UUID:
+@dataclass(frozen=True)
+class PlacedLine:
+    line_no: int
+    ticket_type_id: uuid.UUID
+    ticket_type_name: str
+    quantity: int
+    unit_net: int
+    amounts: domain.Amounts
+
+
+@dataclass(frozen=True)
+class PlacedOrder:
+    """A new order as its placing statement wrote it: enough to show it without reading it back."""
+
+    id: uuid.UUID
+    number: str
+    spec: OrderSpec
+    currency: str
+    lines: list[PlacedLine]
+    total: domain.Amounts
+    hold_expires_at: datetime | None
+    created_at: datetime
+    actor: str
+    status: OrderStatus = OrderStatus.REQUESTED
+    reason: str = "order placed"
+
+    @property
+    def quantity(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+
+async def place_order(uow: UnitOfWork, spec: OrderSpec, *, actor: str,
+                      card_hold: timedelta | None = None) -> PlacedOrder:
     """Create an order in status requested; its tickets are held as the unit of work commits.
 
     Too few tickets left refuse the order at the commit (sold_out, quota_exhausted: a
@@ -79,49 +112,47 @@ async def place_order(uow: UnitOfWork, spec: OrderSpec, *, actor: str, card_hold
     default_type = next(iter(types.values()))
 
     lines = []
-    total = domain.ZERO
     for line_no, line in enumerate(spec.lines, start=1):
         ticket_type = types.get(line.ticket_type_id) if line.ticket_type_id else default_type
         if ticket_type is None:
             raise Unprocessable("unknown_ticket_type", f"Ticket type {line.ticket_type_id} is not sold for this event.")
         unit_net = 0 if spec.payment_method in ZERO_PRICED else ticket_type.net_price
-        amounts = domain.line_amounts(unit_net, line.quantity, event.vat_rate_bp)
-        total += amounts
-        lines.append((line_no, ticket_type, line.quantity, unit_net, amounts))
-    quantity = sum(q for _, _, q, _, _ in lines)
-
-    order_id = uuid.uuid4()
+        lines.append(PlacedLine(line_no, ticket_type.id, ticket_type.name, line.quantity, unit_net,
+                                domain.line_amounts(unit_net, line.quantity, event.vat_rate_bp)))
     created = now()
-    hold_expires_at = created + card_hold if spec.payment_method is PaymentMethod.CARD and card_hold else None
-    number = domain.order_number(event.next_number)
-    # The order, its lines and its first transition, in one round trip.
+    order = PlacedOrder(
+        id=uuid.uuid4(), number=domain.order_number(event.next_number), spec=spec, currency=event.currency,
+        lines=lines, total=sum((line.amounts for line in lines), domain.ZERO),
+        hold_expires_at=created + card_hold if spec.payment_method is PaymentMethod.CARD and card_hold else None,
+        created_at=created, actor=actor)
+    placed = contracts.OrderPlaced(
+        order_id=order.id, order_number=order.number, event_id=event.id, event_name=event.name, buyer=spec.buyer,
+        payment_method=spec.payment_method.value,
+        lines=[contracts.OrderLine(line_no=line.line_no, ticket_type_id=line.ticket_type_id,
+                                   ticket_type_name=line.ticket_type_name, quantity=line.quantity,
+                                   unit_net=line.unit_net) for line in lines],
+        quantity=order.quantity, amount=contracts.Amount(currency=order.currency, net=order.total.net,
+                                                         vat=order.total.vat, gross=order.total.gross),
+        status=order.status.value, channel=spec.channel,
+        event_organization_id=spec.event_organization_id, placed_at=created,
+    )
+    # The order, its lines, its first transition and order.placed, in one round trip.
     await session.execute(INSERT_ORDER, {
-        "id": order_id, "number": number, "event_id": event.id, "buyer_name": spec.buyer.name,
+        **uow.outbox.inline(placed),
+        "id": order.id, "number": order.number, "event_id": event.id, "buyer_name": spec.buyer.name,
         "buyer_email": str(spec.buyer.email), "buyer_company": spec.buyer.company, "buyer_phone": spec.buyer.phone,
         "language": spec.buyer.language, "payment_method": spec.payment_method.value,
-        "status": OrderStatus.REQUESTED.value, "note": spec.note, "currency": event.currency, "quantity": quantity,
-        "net": total.net, "vat": total.vat, "gross": total.gross, "channel": spec.channel,
-        "event_organization_id": spec.event_organization_id, "hold_expires_at": hold_expires_at,
+        "status": order.status.value, "note": spec.note, "currency": order.currency, "quantity": order.quantity,
+        "net": order.total.net, "vat": order.total.vat, "gross": order.total.gross, "channel": spec.channel,
+        "event_organization_id": spec.event_organization_id, "hold_expires_at": order.hold_expires_at,
         "traceparent": current_traceparent(), "created_by": actor, "created_at": created,
-        "line_nos": [n for n, _, _, _, _ in lines], "type_ids": [t.id for _, t, _, _, _ in lines],
-        "type_names": [t.name for _, t, _, _, _ in lines], "quantities": [q for _, _, q, _, _ in lines],
-        "unit_nets": [u for _, _, _, u, _ in lines], "nets": [a.net for *_, a in lines],
-        "vats": [a.vat for *_, a in lines], "grosses": [a.gross for *_, a in lines],
-        "reason": "order placed",
+        "line_nos": [line.line_no for line in lines], "type_ids": [line.ticket_type_id for line in lines],
+        "type_names": [line.ticket_type_name for line in lines], "quantities": [line.quantity for line in lines],
+        "unit_nets": [line.unit_net for line in lines], "nets": [line.amounts.net for line in lines],
+        "vats": [line.amounts.vat for line in lines], "grosses": [line.amounts.gross for line in lines],
+        "reason": order.reason,
     })
-    await uow.outbox.add(
-        contracts.OrderPlaced(
-            order_id=order_id, order_number=number, event_id=event.id, event_name=event.name, buyer=spec.buyer,
-            payment_method=spec.payment_method.value,
-            lines=[contracts.OrderLine(line_no=line_no, ticket_type_id=t.id, ticket_type_name=t.name, quantity=q,
-                                       unit_net=unit_net) for line_no, t, q, unit_net, _ in lines],
-            quantity=quantity, amount=contracts.Amount(currency=event.currency, net=total.net, vat=total.vat,
-                                                       gross=total.gross),
-            status=OrderStatus.REQUESTED.value, channel=spec.channel,
-            event_organization_id=spec.event_organization_id, placed_at=created,
-        )
-    )
-    return order_id
+    return order
 
 
 # Built once, so its cache key is memoized rather than computed per order.
@@ -158,7 +189,8 @@ INSERT_ORDER = text("""
             CAST(:line_nos AS int[]), CAST(:type_ids AS uuid[]), CAST(:type_names AS text[]),
             CAST(:quantities AS int[]), CAST(:unit_nets AS bigint[]), CAST(:nets AS bigint[]),
             CAST(:vats AS bigint[]), CAST(:grosses AS bigint[])) AS l
-    )
+    ),
+    placed_event AS (""" + INLINE_INSERT + """)
     INSERT INTO order_transitions (order_id, from_status, to_status, actor, reason, at)
     SELECT id, NULL, :status, :created_by, :reason, :created_at FROM new_order
 """)

@@ -91,12 +91,13 @@ async def order_sponsored_tickets(uow: UnitOfWork, organization_id: uuid.UUID, s
         select(companies.c.name).join(event_organizations, event_organizations.c.company_id == companies.c.id)
         .where(event_organizations.c.id == organization_id))).scalar_one()
     contact = spec.contact.model_copy(update={"company": spec.contact.company or company})
-    return await place_order(
+    placed = await place_order(
         uow,
         OrderSpec(event_id=used, buyer=contact, lines=[LineSpec(spec.ticket_type_id, spec.quantity)],
                   payment_method=PaymentMethod.SPONSORED, note=spec.note, event_organization_id=organization_id),
         actor=actor,
     )
+    return placed.id
 
 
 def organization_conditions(event_id: uuid.UUID, *, search: str | None, relationship: str | None,
