@@ -16,7 +16,8 @@ from .. import infra
 from ..stack import SERVICES, ServiceStack
 
 # Each benchmark by name: its command and the services it runs beside; issuance is
-# measured once with the pipeline consuming its events, then alone (its own target).
+# measured once with the pipeline consuming its events, then alone (its own target),
+# and order creation with and without the consumers of its events beside it.
 BENCHMARKS = {
     "wholeflow": (["ticketflow_local.bench.wholeflow"], SERVICES),
     "orders": (["ticketflow_local.bench.orders"], SERVICES),
@@ -25,6 +26,7 @@ BENCHMARKS = {
     "notifications": (["ticketflow_local.bench.notifications", "--emails", "2000"], SERVICES),
     "issuance-with-pipeline": (["ticketflow_local.bench.issuance", "--downstream", "running"], SERVICES),
     "issuance": (["ticketflow_local.bench.issuance", "--downstream", "stopped"], ("issuance",)),
+    "orders-alone": (["ticketflow_local.bench.orders", "--downstream", "stopped"], ("orders",)),
     "soak": (["ticketflow_local.bench.soak"], SERVICES),
 }
 ON_REQUEST = {"soak"}

@@ -1,9 +1,11 @@
 """Benchmark of the orders service: order creation over HTTP, and the Ticket Orders view at 100,000 orders.
 
     python -m ticketflow_local.bench.orders [--orders 5000] [--concurrency 32] [--view-orders 100000]
+                                            [--downstream running|stopped]
 
 Runs against the orders service started by the local stack (or by this
-script), reports to bench-results/orders.md. A report, not a test: it prints
+script), reports to bench-results/orders.md; with ``--downstream stopped``
+(the orders service alone, creation only) to bench-results/orders-alone.md. A report, not a test: it prints
 the figures next to the targets and does not fail on them.
 """
 
@@ -23,6 +25,7 @@ import httpx
 
 from ..config import REPO_ROOT, plain_database_url, service_url
 from ..flow import Flow
+from ..stack import SERVICES, ServiceStack
 from .cleanup import tidy_up
 from .report import Report, percentile, rss_sampler
 from .resources import ResourceSampler, cpu_per_unit
@@ -202,6 +205,17 @@ async def run(args: argparse.Namespace, report: Report) -> None:
     report.row("failures", str(failures), ok=failures == 0)
     # The load generator is Python too; the other services consume order.placed meanwhile.
     report.row("CPU per order", cpu_per_unit(sampler, usage, args.orders))
+    if args.downstream == "stopped":
+        report.row("beside it", "nothing: the consumers of order.placed are stopped, its events wait in Kafka")
+        flow.close()
+        # They are consumed now, their confirmations sent and removed, so that no later run sends them.
+        downstream = ServiceStack(extra_env={"LOG_LEVEL": "WARNING"})
+        downstream.start(tuple(name for name in SERVICES if name != "orders"))
+        try:
+            await tidy_up(BUYER_EMAIL_PREFIX, timeout=600)
+        finally:
+            downstream.stop()
+        return
     # The view is measured on its own, not beside the confirmations of those orders being sent;
     # and they leave the sink, which the end-to-end tests search message by message.
     await tidy_up(BUYER_EMAIL_PREFIX, timeout=300)
@@ -229,8 +243,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--view-orders", type=int, default=100_000)
     parser.add_argument("--view-runs", type=int, default=30)
+    parser.add_argument("--downstream", choices=["running", "stopped"], default="running",
+                        help="stopped: the orders service alone (order creation only), as a replica of it would "
+                             "run on a machine of its own")
     args = parser.parse_args()
-    report = Report("orders", REPO_ROOT / "bench-results")
+    report = Report("orders" if args.downstream == "running" else "orders-alone", REPO_ROOT / "bench-results")
     asyncio.run(run(args, report))
     print(report.write())
 
