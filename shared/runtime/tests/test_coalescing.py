@@ -98,3 +98,10 @@ async def test_a_caller_that_gives_up_leaves_the_others_their_answers():
     await first
     with pytest.raises(asyncio.CancelledError):
         await quitter
+
+
+async def test_callers_with_mismatched_parameters_get_an_error_not_a_hang():
+    statement = CoalescedStatement(StubDatabase(RecordingConnection()), "SELECT ...", in_flight=1)
+    callers = [asyncio.create_task(statement.fetch(1, "a")), asyncio.create_task(statement.fetch(2))]
+    results = await asyncio.wait_for(asyncio.gather(*callers, return_exceptions=True), timeout=5)
+    assert all(isinstance(result, ValueError) for result in results)

@@ -61,8 +61,8 @@ class CoalescedStatement:
             self._running -= 1
 
     async def _run(self, batch: list[tuple[Sequence[Any], asyncio.Future]]) -> None:
-        columns = [list(column) for column in zip(*(parameters for parameters, _ in batch), strict=True)]
         try:
+            columns = [list(column) for column in zip(*(parameters for parameters, _ in batch), strict=True)]
             async with self.database.driver_connection() as connection:
                 rows = await connection.fetch(self.sql, *columns)
         except BaseException as error:
