@@ -21,7 +21,7 @@ def test_staff_create_invoice_order_send_invoice_mark_paid_and_see_the_summary(j
     journey.shot("ticket-orders-before")
 
     page.get_by_role("link", name="+ New Ticket Order").click()
-    page.get_by_label("Event").select_option(shop["id"])
+    page.get_by_label("Event", exact=True).select_option(shop["id"])
     page.wait_for_url(re.compile(r"event_id="))
     page.get_by_label(re.compile("^Conference pass")).fill("3")
     company = f"Invoice Co {uuid.uuid4().hex[:6]}"
