@@ -89,6 +89,19 @@ class Database:
             self.wake(wake)
 
     @asynccontextmanager
+    async def single_statement_work(self) -> AsyncIterator[UnitOfWork]:
+        """A unit of work that writes in one statement, its own transaction: no BEGIN and COMMIT
+        round trips. Its events go into that statement (`Outbox.inline`); a second write would
+        commit apart from the first, so work that may write twice takes `unit_of_work`."""
+        async with self.single_reads() as session:
+            wake: set[str] = set()
+            uow = UnitOfWork(session=session, outbox=Outbox(session, self.service, wake=wake), wake=wake)
+            yield uow
+            if uow.outbox.staged:
+                raise RuntimeError("events staged in a single-statement unit of work would be written apart")
+        self.wake(wake)
+
+    @asynccontextmanager
     async def driver_connection(self) -> AsyncIterator[asyncpg.Connection]:
         """A pooled connection's own asyncpg connection, where each statement is its own transaction.
 

@@ -130,6 +130,11 @@ class Outbox:
         self._staged: list[OutboxRecord] = []
         self._wake = wake
 
+    @property
+    def staged(self) -> bool:
+        """Whether events wait for `flush`."""
+        return bool(self._staged)
+
     async def add(self, event: Event) -> Envelope:
         envelope = self.stage(event)
         await self.flush()

@@ -88,7 +88,7 @@ async def public_order(event_id: uuid.UUID, body: PublicOrder, service: ServiceD
     card = body.payment_method is PaymentMethod.CARD
     if card:
         stripe_gateway(service)  # refuse before holding tickets when card payments are not set up
-    async with service.database.unit_of_work() as uow:
+    async with service.database.single_statement_work() as uow:
         order_id = (await ordering.place_order(
             uow,
             ordering.OrderSpec(event_id=event_id, buyer=body.buyer, payment_method=body.payment_method,

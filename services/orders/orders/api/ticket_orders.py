@@ -127,22 +127,22 @@ class Checkout(BaseModel):
 @router.post("/orders", status_code=status.HTTP_201_CREATED, summary="+ New Ticket Order (any payment method)")
 async def create_order(body: NewOrder, service: ServiceDep, staff: Writer,
                        idempotency_key: IdempotencyKey = None) -> OrderView:
-    async with service.database.unit_of_work() as uow:
-        if idempotency_key is not None:
-            body_hash = idempotency.request_hash(body.model_dump_json())
-            if (earlier := await idempotency.earlier_result(uow, staff.actor, idempotency_key, body_hash)) is not None:
-                return await order_view(uow.session, earlier)
-        placed = await ordering.place_order(
-            uow,
-            ordering.OrderSpec(event_id=body.event_id, buyer=body.buyer, payment_method=body.payment_method,
-                               note=body.note, event_organization_id=body.event_organization_id,
-                               lines=[ordering.LineSpec(line.ticket_type_id, line.quantity) for line in body.lines]),
-            actor=staff.actor, card_hold=service.extras["checkout_hold"],
-        )
-        if idempotency_key is not None:
-            await idempotency.remember(uow, staff.actor, idempotency_key, placed.id)
-    # Shown as written, not read back: the tickets are taken only at the commit (so the
+    spec = ordering.OrderSpec(event_id=body.event_id, buyer=body.buyer, payment_method=body.payment_method,
+                              note=body.note, event_organization_id=body.event_organization_id,
+                              lines=[ordering.LineSpec(line.ticket_type_id, line.quantity) for line in body.lines])
+    card_hold = service.extras["checkout_hold"]
+    # Answered as written, not read back: the tickets are taken only at the commit (so the
     # event's counters are not locked any longer for it), and a refusal there answers instead.
+    if idempotency_key is None:
+        async with service.database.single_statement_work() as uow:
+            placed = await ordering.place_order(uow, spec, actor=staff.actor, card_hold=card_hold)
+        return placed_order_view(placed)
+    async with service.database.unit_of_work() as uow:
+        body_hash = idempotency.request_hash(body.model_dump_json())
+        if (earlier := await idempotency.earlier_result(uow, staff.actor, idempotency_key, body_hash)) is not None:
+            return await order_view(uow.session, earlier)
+        placed = await ordering.place_order(uow, spec, actor=staff.actor, card_hold=card_hold)
+        await idempotency.remember(uow, staff.actor, idempotency_key, placed.id)
     return placed_order_view(placed)
 
 

@@ -92,7 +92,8 @@ async def place_order(uow: UnitOfWork, spec: OrderSpec, *, actor: str,
                       card_hold: timedelta | None = None) -> PlacedOrder:
     """Create an order in status requested; its tickets are held as the unit of work commits.
 
-    Too few tickets left refuse the order at the commit (sold_out, quota_exhausted: a
+    It writes in one statement (order, lines, first transition, order.placed), so it may
+    run in a `single_statement_work`. Too few tickets left refuse the order at the commit (sold_out, quota_exhausted: a
     409 with what is left, see ticketflow_runtime.errors), and nothing of it is kept."""
     if spec.channel == "public" and spec.payment_method not in PUBLIC_PAYMENT_METHODS:
         raise Unprocessable("payment_method_not_offered",
