@@ -54,3 +54,19 @@ async def test_public_endpoints_are_rate_limited_per_client() -> None:
     assert [a.status_code for a in answers] == [200, 200, 200, 429, 429]
     refused = answers[-1].json()["error"]
     assert refused["code"] == "rate_limited" and refused["details"]["retry_after_seconds"] >= 1
+
+
+def test_a_token_verified_before_is_refused_once_it_expires(monkeypatch) -> None:
+    import jwt
+    import pytest
+
+    from ticketflow_runtime import auth
+
+    token = mint_token(SECRET, "staff:ida", ["orders:read"], ttl_seconds=60)
+    assert auth.decode_token(token, SECRET, "ticketflow")["sub"] == "staff:ida"
+    real_time = auth.time.time
+    monkeypatch.setattr(auth.time, "time", lambda: real_time() + 61)
+    with pytest.raises(jwt.ExpiredSignatureError):
+        auth.decode_token(token, SECRET, "ticketflow")
+    with pytest.raises(jwt.InvalidSignatureError):  # another installation's secret: verified anew
+        auth.decode_token(token, "another-secret-that-is-long-enough-12", "ticketflow")

@@ -73,7 +73,18 @@ def mint_link_token(secret: str, audience: str, subject: str, claims: dict[str, 
 
 
 def decode_token(token: str, secret: str, issuer: str) -> dict[str, Any]:
-    """The claims of a token we signed and issued, unexpired; its audience (if any) is the caller's to check."""
+    """The claims of a token we signed and issued, unexpired; its audience (if any) is the caller's to check.
+
+    A client sends the same token with every request: its signature is checked once, and
+    its expiry every time. The claims are shared between those calls, not to be changed."""
+    claims = _verified_claims(token, secret, issuer)
+    if claims["exp"] <= time.time():  # as PyJWT decides it, without leeway
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    return claims
+
+
+@functools.lru_cache(maxsize=4096)
+def _verified_claims(token: str, secret: str, issuer: str) -> dict[str, Any]:
     return jwt.decode(token, secret, algorithms=[ALGORITHM], issuer=issuer,
                       options={"require": ["exp", "sub"], "verify_aud": False})
 

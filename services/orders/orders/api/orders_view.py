@@ -107,7 +107,7 @@ async def list_orders(filters: Filters, service: ServiceDep, staff: Reader,
 
 @router.get("/orders/summary", summary="Status x payment method: orders, tickets and amounts, with totals")
 async def summary(filters: Filters, service: ServiceDep, staff: Reader) -> OrderSummary:
-    async with service.database.sessions() as session:
+    async with service.database.single_reads() as session:
         result = await view.summarize(session, filters.to_filters())
     return OrderSummary(currencies=result.currencies, rows={
         row: {column: SummaryCell(**vars(cell)) for column, cell in columns.items()}
