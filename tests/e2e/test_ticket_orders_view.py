@@ -100,6 +100,28 @@ def test_summary_equals_the_list_for_random_filters(flow: Flow) -> None:
     check()
 
 
+def test_a_search_pages_through_its_matches_in_order(flow: Flow) -> None:
+    """A search is sorted from its matches (the few-matches plan): pages, totals and order as without it."""
+    event = staff_event(flow, capacity=200, name="Search pages event")
+    tag = uuid.uuid4().hex[:8]
+    for quantity in (1, 3, 2, 3, 1):
+        flow.place_order(event["id"], quantity, payment_method="invoice", company=f"Pager {tag} AB")
+    flow.place_order(event["id"], 1, payment_method="invoice", company="Somebody Else AB")
+
+    def page(offset: int, **params: str) -> dict:
+        return flow.http.get(f"{ORDERS}/v1/orders", params={"event_id": event["id"], "search": f"pager {tag}",
+                                                             "limit": "2", "offset": str(offset), **params}).json()
+
+    pages = [page(offset, sort="-gross") for offset in (0, 2, 4)]
+    assert [p["total"] for p in pages] == [5, 5, 5]
+    grosses = [row["gross"] for p in pages for row in p["rows"]]
+    assert len(grosses) == 5 and grosses == sorted(grosses, reverse=True)
+    assert len({row["id"] for p in pages for row in p["rows"]}) == 5
+    past_the_end = page(10)
+    assert past_the_end["rows"] == [] and past_the_end["total"] == 5
+    assert page(0, search="nobody by that name")["total"] == 0
+
+
 def test_csv_export_quotes_streams_and_matches_the_list(flow: Flow) -> None:
     event = staff_event(flow, capacity=50, name="Export event")
     awkward = 'Quote "Q" AB, Göteborg\nLine two'
