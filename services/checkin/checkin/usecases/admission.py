@@ -4,10 +4,12 @@ A gate wants its answer within milliseconds. This path reads what the decision
 needs in one statement and writes the admission, the scan's stored answer and
 ticket.checked_in in one more: a single statement is its own transaction, so
 there is no BEGIN or COMMIT round trip, and either all three are written or
-none. Both statements are coalesced: the scans arriving together at a busy
-gate server share them, a round trip and a commit for many scans. Every other case (a refusal, a list that scans exits, a key not seen yet,
-a ticket or nonce decided meanwhile) goes to `scanning.scan`, which decides
-them all; the two cannot disagree on an admission, which only this module and
+none. Both statements are coalesced: the scans arriving together at a busy gate
+server share them, a round trip and a commit for many scans.
+
+Every other case (a refusal, a list that scans exits, a key not seen yet, a
+ticket or nonce decided meanwhile) goes to `scanning.scan`, which decides them
+all; the two cannot disagree on an admission, which only this module and
 `scanning._admit_once` write, from the same builders.
 """
 
