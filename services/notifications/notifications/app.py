@@ -79,7 +79,7 @@ def create_service(settings: ServiceSettings | None = None) -> Service:
                               username=settings.smtp_username, password=settings.smtp_password,
                               timeout=settings.smtp_timeout_seconds, connections=settings.smtp_connections),
             mail_from=settings.mail_from, batch_size=settings.mail_batch_size,
-            render_processes=settings.mail_render_processes,
+            render_processes=settings.mail_render_processes, concurrency=settings.smtp_connections,
             max_attempts=settings.mail_max_attempts, **delivery,
         )
     )

@@ -50,8 +50,8 @@ class MessageDispatcher(DrainingWorker):
     and recorded after, so no transaction stays open while a server answers. A
     process killed in between leaves the claim behind: after the lease it is
     taken back, counted as interrupted (it may have delivered a copy already),
-    and sent again, so a crash costs at most one repeated message, which the
-    log shows.
+    and sent again. Outcomes are recorded every ``concurrency`` messages, so a
+    crash repeats at most that many messages, each counted in the log.
     """
 
     channel_name: str
@@ -76,18 +76,21 @@ class MessageDispatcher(DrainingWorker):
         claimed = await self._claim()
         if not claimed:
             return 0
-        # Several at once: an SMTP dialogue or a provider's answer is mostly waiting.
-        slots = asyncio.Semaphore(self.concurrency)
+        # Several at once (an SMTP dialogue or a provider's answer is mostly waiting), recorded
+        # as each group ends: what a crash leaves delivered but unrecorded is one group at most.
+        for start in range(0, len(claimed), self.concurrency):
+            group = claimed[start:start + self.concurrency]
+            await self._record(list(zip(group, await asyncio.gather(*map(self._attempt, group)), strict=True)))
+        return len(claimed)
 
-        async def attempt(message) -> Delivery:
-            async with slots:
-                try:
-                    return await self.deliver(message)
-                except Exception as error:  # a message that cannot even be built: recorded, not retried
-                    log.exception("message could not be delivered", extra={"message_id": str(message.id)})
-                    return Delivery(MessageStatus.FAILED, f"not sent: {error!r}"[:4000])
+    async def _attempt(self, message) -> Delivery:
+        try:
+            return await self.deliver(message)
+        except Exception as error:  # a message that cannot even be built: recorded, not retried
+            log.exception("message could not be delivered", extra={"message_id": str(message.id)})
+            return Delivery(MessageStatus.FAILED, f"not sent: {error!r}"[:4000])
 
-        outcomes = list(zip(claimed, await asyncio.gather(*(attempt(message) for message in claimed)), strict=True))
+    async def _record(self, outcomes: list) -> None:
         # A unit of work: the dead letters it parks wake the relay once it commits.
         async with self.database.unit_of_work() as uow:
             recorded: dict[tuple[str, ...], list[dict]] = {}  # the outcomes, by the columns they change
@@ -100,7 +103,6 @@ class MessageDispatcher(DrainingWorker):
             for columns, rows in recorded.items():  # one pipelined statement per kind of outcome
                 await uow.session.execute(update(messages).where(messages.c.id == bindparam("message_id"))
                                           .values({column: bindparam(column) for column in columns}), rows)
-        return len(claimed)
 
     async def _claim(self) -> list:
         now = datetime.now(UTC)
