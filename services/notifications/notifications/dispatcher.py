@@ -21,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from typing import Any
 
 import aiosmtplib
 from sqlalchemy import bindparam, delete, func, select, update
@@ -51,7 +52,8 @@ class MessageDispatcher(DrainingWorker):
     process killed in between leaves the claim behind: after the lease it is
     taken back, counted as interrupted (it may have delivered a copy already),
     and sent again. Outcomes are recorded every ``concurrency`` messages, so a
-    crash repeats at most that many messages, each counted in the log.
+    crash repeats at most twice that many (in flight, and finished but not yet
+    recorded), each counted in the log.
     """
 
     channel_name: str
@@ -77,10 +79,22 @@ class MessageDispatcher(DrainingWorker):
         if not claimed:
             return 0
         # Several at once (an SMTP dialogue or a provider's answer is mostly waiting), recorded
-        # as each group ends: what a crash leaves delivered but unrecorded is one group at most.
-        for start in range(0, len(claimed), self.concurrency):
-            group = claimed[start:start + self.concurrency]
-            await self._record(list(zip(group, await asyncio.gather(*map(self._attempt, group)), strict=True)))
+        # as they finish, every `concurrency` of them, while the others go on: what a crash leaves
+        # delivered but unrecorded is at most those in flight and those finished since the last record.
+        slots = asyncio.Semaphore(self.concurrency)
+
+        async def attempt(message) -> tuple[Any, Delivery]:
+            async with slots:
+                return message, await self._attempt(message)
+
+        finished: list[tuple[Any, Delivery]] = []
+        for outcome in asyncio.as_completed([attempt(message) for message in claimed]):
+            finished.append(await outcome)
+            if len(finished) >= self.concurrency:
+                await self._record(finished)
+                finished = []
+        if finished:
+            await self._record(finished)
         return len(claimed)
 
     async def _attempt(self, message) -> Delivery:
