@@ -87,14 +87,21 @@ class MessageDispatcher(DrainingWorker):
             async with slots:
                 return message, await self._attempt(message)
 
+        attempts = [asyncio.create_task(attempt(message)) for message in claimed]
         finished: list[tuple[Any, Delivery]] = []
-        for outcome in asyncio.as_completed([attempt(message) for message in claimed]):
-            finished.append(await outcome)
-            if len(finished) >= self.concurrency:
+        try:
+            for outcome in asyncio.as_completed(attempts):
+                finished.append(await outcome)
+                if len(finished) >= self.concurrency:
+                    await self._record(finished)
+                    finished = []
+            if finished:
                 await self._record(finished)
-                finished = []
-        if finished:
-            await self._record(finished)
+        finally:
+            # Recording failed (or the worker stops): nothing more goes out unrecorded; the
+            # claims left behind are taken back after the lease.
+            for task in attempts:
+                task.cancel()
         return len(claimed)
 
     async def _attempt(self, message) -> Delivery:
