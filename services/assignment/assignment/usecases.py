@@ -254,19 +254,22 @@ async def redeem_claim(uow: UnitOfWork, token: str, person: PersonDetails) -> uu
     return claim.ticket_id
 
 
+def _open_at(at: datetime) -> tuple:
+    """A claim link still open at ``at``: not used, not withdrawn, not expired."""
+    return claims.c.claimed_at.is_(None), claims.c.withdrawn_at.is_(None), claims.c.expires_at > at
+
+
 async def open_claims(session: AsyncSession, ticket_ids: list[uuid.UUID]) -> dict[uuid.UUID, OpenClaim]:
     """Each ticket's claim link still open (sent, not used, withdrawn or expired): its address and expiry."""
     rows = (await session.execute(
-        select(claims.c.ticket_id, claims.c.email, claims.c.expires_at).where(
-            claims.c.ticket_id.in_(ticket_ids), claims.c.claimed_at.is_(None), claims.c.withdrawn_at.is_(None),
-            claims.c.expires_at > now()).order_by(claims.c.created_at))).all() if ticket_ids else []
+        select(claims.c.ticket_id, claims.c.email, claims.c.expires_at)
+        .where(claims.c.ticket_id.in_(ticket_ids), *_open_at(now())).order_by(claims.c.created_at)
+    )).all() if ticket_ids else []
     return {row.ticket_id: OpenClaim(email=row.email, expires_at=row.expires_at) for row in rows}
 
 
 async def _withdraw_open_claims(session: AsyncSession, ticket_id: uuid.UUID, at: datetime) -> None:
-    await session.execute(update(claims).where(
-        claims.c.ticket_id == ticket_id, claims.c.claimed_at.is_(None), claims.c.withdrawn_at.is_(None),
-        claims.c.expires_at > at).values(withdrawn_at=at))
+    await session.execute(update(claims).where(claims.c.ticket_id == ticket_id, *_open_at(at)).values(withdrawn_at=at))
 
 
 # -- CSV upload

@@ -25,7 +25,7 @@ def arrivals_svg(buckets: list[dict], title: str, zone: ZoneInfo | None = None) 
     for index, bucket in enumerate(shown):
         height = plot_height * bucket["arrivals"] / peak
         x = LEFT + index * slot
-        moment = datetime.fromisoformat(bucket["from"].replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(bucket["from"])
         start = (moment.astimezone(zone) if zone else moment).strftime("%H:%M")
         parts.append(f'<rect class="bar" x="{x + 1:.1f}" y="{HEIGHT - BOTTOM - height:.1f}" '
                      f'width="{max(slot - 2, 1):.1f}" height="{height:.1f}"><title>{start}: '

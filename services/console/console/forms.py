@@ -211,7 +211,7 @@ def ticket_type(form: FormData, prefix: str, problems: list[str]) -> dict | None
 def event_form_values(event: dict, zone: ZoneInfo) -> dict:
     """An event as its edit form shows it: wall-clock times in ``zone``, VAT in percent."""
     def local(moment: str) -> str:
-        return datetime.fromisoformat(moment.replace("Z", "+00:00")).astimezone(zone).strftime("%Y-%m-%dT%H:%M")
+        return datetime.fromisoformat(moment).astimezone(zone).strftime("%Y-%m-%dT%H:%M")
 
     return {"name": event["name"], "venue": event.get("venue") or "", "starts_at": local(event["starts_at"]),
             "ends_at": local(event["ends_at"]), "capacity": str(event["capacity"]),
@@ -241,6 +241,18 @@ def _local_time(form: FormData, name: str, zone: ZoneInfo, problems: list[str], 
     except ValueError:
         problems.append("Enter dates and times as 2027-05-01 09:00.")
         return None
+
+
+def scanner(form: FormData) -> Checked:
+    """A scanner to register: its name, its gate and the check-in lists it scans for."""
+    checked = Checked()
+    name, gate = _text(form, "name"), _text(form, "gate", 100)
+    list_ids = [str(value) for value in form.getlist("list_ids")][:50]
+    checked.problems = [problem for problem, missing in (
+        ("Name the scanner.", not name), ("Name the gate.", not gate),
+        ("Choose at least one check-in list.", not list_ids)) if missing]
+    checked.values = {"name": name, "gate": gate, "list_ids": list_ids}
+    return checked
 
 
 def holder(form: FormData, language: str) -> Checked:

@@ -37,7 +37,7 @@ def when(value: str | datetime | date | None, with_time: bool = True, zone: Zone
     if not value:
         return ""
     if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00")) if "T" in value else date.fromisoformat(value)
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
     if isinstance(value, datetime) and zone is not None and value.tzinfo is not None:
         value = value.astimezone(zone)
     if isinstance(value, datetime) and with_time:

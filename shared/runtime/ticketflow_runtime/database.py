@@ -81,12 +81,10 @@ class Database:
         """Commits when the block ends normally, rolls back when it raises."""
         async with self.sessions() as session:
             async with session.begin():
-                wake: set[str] = set()
-                uow = UnitOfWork(session=session, outbox=Outbox(session, self.service, wake=wake),
-                                 envelope=envelope, wake=wake)
+                uow = self._work(session, envelope)
                 yield uow
                 await uow.outbox.flush()
-            self.wake(wake)
+            self.wake(uow.wake)
 
     @asynccontextmanager
     async def single_statement_work(self) -> AsyncIterator[UnitOfWork]:
@@ -94,12 +92,16 @@ class Database:
         round trips. Its events go into that statement (`Outbox.inline`); a second write would
         commit apart from the first, so work that may write twice takes `unit_of_work`."""
         async with self.single_reads() as session:
-            wake: set[str] = set()
-            uow = UnitOfWork(session=session, outbox=Outbox(session, self.service, wake=wake), wake=wake)
+            uow = self._work(session)
             yield uow
             if uow.outbox.staged:
                 raise RuntimeError("events staged in a single-statement unit of work would be written apart")
-        self.wake(wake)
+        self.wake(uow.wake)
+
+    def _work(self, session: AsyncSession, envelope: Envelope | None = None) -> UnitOfWork:
+        wake: set[str] = set()
+        return UnitOfWork(session=session, outbox=Outbox(session, self.service, wake=wake), envelope=envelope,
+                          wake=wake)
 
     @asynccontextmanager
     async def driver_connection(self) -> AsyncIterator[asyncpg.Connection]:

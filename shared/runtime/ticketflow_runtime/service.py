@@ -12,8 +12,8 @@ commit), the relay finishes its batch, connections close, spans are flushed.
 
 from __future__ import annotations
 
-import importlib
 import gc
+import importlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, Sequence

@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from pydantic import TypeAdapter
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -124,10 +125,13 @@ async def scan(uow: UnitOfWork, request: ScanInput, scanner: Scanner) -> dict:
     return answer.as_json()
 
 
+# Moments in answers are written as the API's models write them (pydantic: UTC as ``Z``), so
+# that an answer replayed from storage reads the same as when it was given.
+_MOMENT = TypeAdapter(datetime)
+
+
 def instant(at: datetime) -> str:
-    """A moment as the API writes it (UTC as ``Z``), so that an answer replayed from storage reads the same."""
-    written = at.isoformat()
-    return written[:-6] + "Z" if written.endswith("+00:00") else written
+    return _MOMENT.dump_python(at, mode="json")
 
 
 def _refuse(result: ScanResult, ticket=None) -> ScanAnswer:

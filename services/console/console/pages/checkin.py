@@ -12,8 +12,9 @@ from markupsafe import Markup
 
 from ticketflow_runtime.ticket_pdf import qr_svg
 
-from ..charts import arrivals_svg
+from .. import forms
 from ..catalog import LABELS
+from ..charts import arrivals_svg
 from ..i18n import language_of, translate
 from ..rendering import query, redirect, render, signed, signed_cookie
 from ..staff import Staff
@@ -125,14 +126,10 @@ async def scanners(request: Request, staff: Staff, event_id: uuid.UUID):
 
 @router.post("/check-in/{event_id}/scanners")
 async def register_scanner(request: Request, staff: Staff, event_id: uuid.UUID):
-    form = await form_of(request)
-    name, gate = str(form.get("name") or "").strip()[:200], str(form.get("gate") or "").strip()[:100]
-    list_ids = [str(value) for value in form.getlist("list_ids")][:50]
-    problems = [problem for problem, missing in (("Name the scanner.", not name), ("Name the gate.", not gate),
-                                                 ("Choose at least one check-in list.", not list_ids)) if missing]
-    if not problems:
+    checked = forms.scanner(await form_of(request))
+    if checked.ok:
         device, refused = await attempt(api(request, staff).send(
-            "POST", "checkin", f"/v1/events/{event_id}/devices", {"name": name, "gate": gate, "list_ids": list_ids}))
+            "POST", "checkin", f"/v1/events/{event_id}/devices", checked.values))
         if device:
             # Shown this once: the service keeps only the token's hash.
             page = _scanners_url(event_id)
@@ -141,9 +138,9 @@ async def register_scanner(request: Request, staff: Staff, event_id: uuid.UUID):
                 {key: device[key] for key in ("name", "gate", "token")}), max_age=120, httponly=True,
                 samesite="strict", secure=request.app.state.settings.session_cookie_secure, path=page)
             return response
-        problems.append(refused)
-    return await _scanners_page(request, staff, event_id, status_code=422, problems=problems, values={
-        "name": name, "gate": gate, "list_ids": list_ids})
+        checked.problems.append(refused)
+    return await _scanners_page(request, staff, event_id, status_code=422, problems=checked.problems,
+                                values=checked.values)
 
 
 @router.post("/check-in/{event_id}/scanners/{device_id}/revoke")

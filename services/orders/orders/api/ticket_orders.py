@@ -245,18 +245,18 @@ def placed_order_view(order: ordering.PlacedOrder) -> OrderView:
     spec = order.spec
     return OrderView(
         id=order.id, number=order.number, event_id=spec.event_id, buyer=spec.buyer,
-        payment_method=spec.payment_method.value, status=order.status.value, channel=spec.channel,
+        payment_method=spec.payment_method.value, status=ordering.PLACED_STATUS.value, channel=spec.channel,
         event_organization_id=spec.event_organization_id, note=spec.note, currency=order.currency,
         quantity=order.quantity, net=order.total.net, vat=order.total.vat, gross=order.total.gross,
         issued_count=0, voided_count=0, ticket_count_status=domain.ticket_count_status(order.quantity, 0),
         checkout_url=None, hold_expires_at=order.hold_expires_at, created_at=order.created_at,
-        actions=view.actions_for(order.status.value, spec.payment_method.value),
+        actions=view.actions_for(ordering.PLACED_STATUS.value, spec.payment_method.value),
         lines=[OrderLineView(line_no=line.line_no, ticket_type_id=line.ticket_type_id,
                              ticket_type_name=line.ticket_type_name, quantity=line.quantity, unit_net=line.unit_net,
                              net=line.amounts.net, vat=line.amounts.vat, gross=line.amounts.gross)
                for line in order.lines],
-        transitions=[TransitionView(from_status=None, to_status=order.status.value, actor=order.actor,
-                                    reason=order.reason, at=order.created_at)],
+        transitions=[TransitionView(from_status=None, to_status=ordering.PLACED_STATUS.value, actor=order.actor,
+                                    reason=ordering.PLACED_REASON, at=order.created_at)],
         payments=[], invoice=None,
     )
 

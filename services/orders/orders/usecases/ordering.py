@@ -67,6 +67,11 @@ class PlacedLine:
     amounts: domain.Amounts
 
 
+# A placed order's status, and the reason its first transition records.
+PLACED_STATUS = OrderStatus.REQUESTED
+PLACED_REASON = "order placed"
+
+
 @dataclass(frozen=True)
 class PlacedOrder:
     """A new order as its placing statement wrote it: enough to show it without reading it back."""
@@ -80,8 +85,6 @@ class PlacedOrder:
     hold_expires_at: datetime | None
     created_at: datetime
     actor: str
-    status: OrderStatus = OrderStatus.REQUESTED
-    reason: str = "order placed"
 
     @property
     def quantity(self) -> int:
@@ -134,7 +137,7 @@ async def place_order(uow: UnitOfWork, spec: OrderSpec, *, actor: str,
                                    unit_net=line.unit_net) for line in lines],
         quantity=order.quantity, amount=contracts.Amount(currency=order.currency, net=order.total.net,
                                                          vat=order.total.vat, gross=order.total.gross),
-        status=order.status.value, channel=spec.channel,
+        status=PLACED_STATUS.value, channel=spec.channel,
         event_organization_id=spec.event_organization_id, placed_at=created,
     )
     # The order, its lines, its first transition and order.placed, in one round trip.
@@ -143,7 +146,7 @@ async def place_order(uow: UnitOfWork, spec: OrderSpec, *, actor: str,
         "id": order.id, "number": order.number, "event_id": event.id, "buyer_name": spec.buyer.name,
         "buyer_email": str(spec.buyer.email), "buyer_company": spec.buyer.company, "buyer_phone": spec.buyer.phone,
         "language": spec.buyer.language, "payment_method": spec.payment_method.value,
-        "status": order.status.value, "note": spec.note, "currency": order.currency, "quantity": order.quantity,
+        "status": PLACED_STATUS.value, "note": spec.note, "currency": order.currency, "quantity": order.quantity,
         "net": order.total.net, "vat": order.total.vat, "gross": order.total.gross, "channel": spec.channel,
         "event_organization_id": spec.event_organization_id, "hold_expires_at": order.hold_expires_at,
         "traceparent": current_traceparent(), "created_by": actor, "created_at": created,
@@ -151,7 +154,7 @@ async def place_order(uow: UnitOfWork, spec: OrderSpec, *, actor: str,
         "type_names": [line.ticket_type_name for line in lines], "quantities": [line.quantity for line in lines],
         "unit_nets": [line.unit_net for line in lines], "nets": [line.amounts.net for line in lines],
         "vats": [line.amounts.vat for line in lines], "grosses": [line.amounts.gross for line in lines],
-        "reason": order.reason,
+        "reason": PLACED_REASON,
     })
     return order
 

@@ -55,6 +55,11 @@ class OrderFilters:
     date_to: date | None = None
     ticket_count_statuses: tuple[str, ...] = ()
 
+    @property
+    def searched(self) -> str | None:
+        """The search text, without surrounding space; None when there is nothing to search for."""
+        return (self.search or "").strip() or None
+
 
 def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=timezone.utc)
@@ -69,8 +74,8 @@ def order_conditions(filters: OrderFilters) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if filters.event_id:
         conditions.append(orders.c.event_id == filters.event_id)
-    if filters.search and filters.search.strip():
-        conditions.append(ORDER_SEARCH_TEXT.like(_like(filters.search.strip().lower()), escape="\\"))
+    if filters.searched:
+        conditions.append(ORDER_SEARCH_TEXT.like(_like(filters.searched.lower()), escape="\\"))
     if filters.statuses:
         conditions.append(orders.c.status.in_(filters.statuses))
     if filters.payment_methods:
@@ -122,7 +127,7 @@ SEARCH_MATCHES_SORTED = 2000
 
 
 async def list_orders(session: AsyncSession, filters: OrderFilters, *, sort: str, limit: int, offset: int) -> Page:
-    if filters.search and filters.search.strip():
+    if filters.searched:
         if (page := await _page_of_few_matches(session, filters, sort=sort, limit=limit, offset=offset)) is not None:
             return page
     rows = (await session.execute(_listing(filters, sort).limit(limit).offset(offset))).all()
@@ -180,7 +185,7 @@ async def summarize(session: AsyncSession, filters: OrderFilters) -> Summary:
     currencies = sorted({currency for _, _, currency, *_ in grouped})
     rows = SUMMARY_STATUSES + ["total"]
     columns = SUMMARY_METHODS + ["total"]
-    summary = Summary(cells={r: {c: Cell() for c in columns} for r in rows}, currencies=list(currencies))
+    summary = Summary(cells={r: {c: Cell() for c in columns} for r in rows}, currencies=currencies)
     for status, method, _, count, tickets, net, vat, gross in grouped:
         cell = Cell(count, int(tickets or 0), int(net or 0), int(vat or 0), int(gross or 0))
         for row in (status, "total"):
