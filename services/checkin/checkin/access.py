@@ -16,7 +16,7 @@ from typing import Annotated
 import asyncpg
 
 from fastapi import Depends, Request
-from ticketflow_runtime import ApiError, ServiceDep
+from ticketflow_runtime import ApiError, Service, ServiceDep
 from ticketflow_runtime.database import Database
 from ticketflow_runtime.auth import AccessRule, Principal, Unauthorized, requires, scopes
 
@@ -119,17 +119,25 @@ class Scanner:
             raise ApiError(403, "list_not_allowed", "This scanner does not scan for that check-in list.")
 
 
+async def device_scanner(service: Service, authorization: str) -> Scanner | None:
+    """The device an ``Authorization`` header names, None when it names no device token;
+    an unknown or revoked device's token is refused."""
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.startswith(DEVICE_TOKEN_PREFIX):
+        return None
+    device = await service.extras["devices"].find(token_hash(token))
+    if device is None:
+        raise Unauthorized("Unknown device token.")
+    if device["revoked_at"] is not None:
+        raise ApiError(401, "device_revoked", "This device was revoked: register it again to scan.")
+    return Scanner(actor=f"device:{device['id']}", device_id=device["id"], event_id=device["event_id"],
+                   list_ids=frozenset(device["list_ids"]), gate=device["gate"])
+
+
 @requires(AccessRule(scopes=("checkin:scan",), devices=True))
 async def _scanner(request: Request, service: ServiceDep) -> Scanner:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() == "bearer" and token.startswith(DEVICE_TOKEN_PREFIX):
-        device = await service.extras["devices"].find(token_hash(token))
-        if device is None:
-            raise Unauthorized("Unknown device token.")
-        if device["revoked_at"] is not None:
-            raise ApiError(401, "device_revoked", "This device was revoked: register it again to scan.")
-        return Scanner(actor=f"device:{device['id']}", device_id=device["id"], event_id=device["event_id"],
-                       list_ids=frozenset(device["list_ids"]), gate=device["gate"])
+    if (device := await device_scanner(service, request.headers.get("authorization", ""))) is not None:
+        return device
     staff = await _staff_scanner(request)
     return Scanner(actor=staff.actor)
 

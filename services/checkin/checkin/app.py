@@ -17,6 +17,7 @@ def create_service(settings: ServiceSettings | None = None) -> Service:
         description="Check-in: lists and scanner devices, single admission online and offline, the desk, live counts and badges.",
         subscriptions=handlers.subscriptions,
         routers=api.routers,
+        fast_routes={("POST", "/v1/scans"): api.scans.admit_at_once},
         publishes=[TicketCheckedIn, TicketCheckInConflicted],
     )
     service.extras["devices"] = KnownDevices(service.database)

@@ -16,7 +16,7 @@ import gc
 import importlib
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
@@ -39,6 +39,7 @@ from .auth import document_access
 from .consumers import DeadLetterPolicy, Subscriptions, register_subscriptions
 from .database import Database
 from .errors import install_error_handlers
+from .fast_routes import FastHandler, FastRoutes
 from .migrations import upgrade_async
 from .outbox import PRODUCER_GUARANTEES, OutboxRelay
 from .settings import ServiceSettings
@@ -63,6 +64,7 @@ class Service:
         description: str,
         subscriptions: Subscriptions | None = None,
         routers: Sequence[APIRouter] = (),
+        fast_routes: Mapping[tuple[str, str], FastHandler] | None = None,
         publishes: Sequence[type[Event]] = (),
         version: str = "0.1.0",
     ) -> None:
@@ -129,7 +131,7 @@ class Service:
         )
         self.workers: list[DrainingWorker] = [self.relay]
         self.asyncapi = AsyncAPI(self.broker, title=f"ticketflow {name}", version=version, description=description)
-        self.app = self._build_app(routers, description, version)
+        self.app = self._build_app(routers, fast_routes or {}, description, version)
 
     def add_worker(self, worker: DrainingWorker) -> None:
         """A background worker started after the broker and stopped before it."""
@@ -137,7 +139,8 @@ class Service:
 
     # -- HTTP
 
-    def _build_app(self, routers: Sequence[APIRouter], description: str, version: str) -> FastAPI:
+    def _build_app(self, routers: Sequence[APIRouter], fast_routes: Mapping[tuple[str, str], FastHandler],
+                   description: str, version: str) -> FastAPI:
         # The service's own telemetry (below) traces and measures each request once: FastAPI's built-in
         # spans, metrics and logs would record every request, dependency and serialisation a second time.
         app = FastAPI(title=f"ticketflow {self.name}", description=description, version=version,
@@ -158,6 +161,8 @@ class Service:
         for router in routers:
             app.include_router(router)
 
+        if fast_routes:
+            app.add_middleware(FastRoutes, service=self, routes=fast_routes)
         app.add_middleware(_LatencyMetrics)
         if self.settings.otel_exporter_otlp_endpoint:
             FastAPIInstrumentor.instrument_app(
