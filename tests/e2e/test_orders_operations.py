@@ -105,6 +105,30 @@ def test_a_new_order_is_answered_as_it_reads_back(flow: Flow) -> None:
             0 if method in ("sponsored", "free") else 462938)
 
 
+def test_a_refused_organizer_order_is_answered_with_its_error_and_keeps_nothing(flow: Flow) -> None:
+    """Orders without an Idempotency-Key take the fast route; every refusal still answers as the API does."""
+    event = staff_event(flow, capacity=5, name="Refusals")
+    order = {"event_id": event["id"], "payment_method": "invoice", "lines": [{"quantity": 4}],
+             "buyer": {"name": "Rita Refused", "email": "rita@example.com"}}
+    first = flow.http.post(f"{ORDERS}/v1/orders", json=order)
+    assert first.status_code == 201 and first.json()["quantity"] == 4
+    sold_out = flow.http.post(f"{ORDERS}/v1/orders", json=order)
+    assert sold_out.status_code == 409 and sold_out.json()["error"]["code"] == "sold_out"
+    unknown = flow.http.post(f"{ORDERS}/v1/orders", json={**order, "event_id": str(uuid.uuid4())})
+    assert unknown.status_code == 404 and unknown.json()["error"]["code"] == "event_not_found"
+    invalid = flow.http.post(f"{ORDERS}/v1/orders", json={**order, "lines": [{"quantity": 0}]})
+    assert invalid.status_code == 422 and invalid.json()["error"]["details"]["problems"][0]["field"] == (
+        "body.lines.0.quantity")
+    broken = flow.http.post(f"{ORDERS}/v1/orders", content=b'{"event_id": ',
+                            headers={"Content-Type": "application/json"})
+    assert broken.status_code == 422 and broken.json()["error"]["code"] == "invalid_request"
+    nul = flow.http.post(f"{ORDERS}/v1/orders", json={**order, "lines": [{"quantity": 1}], "note": "a\u0000b"})
+    assert nul.status_code == 422 and nul.json()["error"]["code"] == "invalid_value"
+    listed = flow.http.get(f"{ORDERS}/v1/orders", params={"event_id": event["id"]}).json()
+    assert [row["ordered"] for row in listed["rows"]] == [4]
+    assert flow.http.get(f"{ORDERS}/v1/events/{event['id']}").json()["sold"] == 4
+
+
 async def test_an_order_creation_retried_with_its_idempotency_key_places_one_order(flow: Flow) -> None:
     event = staff_event(flow, capacity=100, name="Retried creations")
     body = {"event_id": event["id"], "payment_method": "invoice", "lines": [{"quantity": 2}],

@@ -36,6 +36,7 @@ def create_service(settings: ServiceSettings | None = None) -> Service:
         description="Ticket orders: the events catalog, orders, payments, invoices and organizations.",
         subscriptions=handlers.subscriptions,
         routers=api.routers,
+        fast_routes={("POST", "/v1/orders"): api.ticket_orders.create_order_at_once},
         publishes=[OrderPlaced, OrderInvoiceSent, OrderSettled, OrderCancelled],
     )
     checkout_ttl = timedelta(minutes=settings.checkout_ttl_minutes)

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI, Request
 from pydantic import BaseModel
 
-from ticketflow_runtime.fast_routes import MAX_FAST_BODY, FastRequest, FastRoutes, _read_body, declined_by_fast_route
+from ticketflow_runtime.fast_routes import MAX_FAST_BODY, FastAnswer, FastRequest, FastRoutes, _read_body, declined_by_fast_route
 
 
 class Greeting(BaseModel):
@@ -29,14 +29,14 @@ def build(seen_by_route: list, routes_seen_by_metrics: list, fast_calls: list):
     async def other(body: Greeting) -> dict:
         return {"by": "other", "name": body.name}
 
-    async def greet_at_once(service, request: FastRequest) -> bytes | None:
+    async def greet_at_once(service, request: FastRequest) -> FastAnswer | None:
         fast_calls.append(request)
         try:
             body = json.loads(request.body)
         except ValueError:
             return None
         if body.get("name") == "fast" and request.headers.get(b"x-fast") == b"yes":
-            return json.dumps({"by": "fast route", "service": service}).encode()
+            return FastAnswer(json.dumps({"by": "fast route", "service": service}).encode(), status=201)
         return None
 
     def metrics(inner):
@@ -64,7 +64,7 @@ async def post(app, path: str, body: bytes, headers: dict | None = None) -> http
 async def test_the_common_case_is_answered_without_the_route_and_measured_under_its_path(setting) -> None:
     app, seen, paths, calls = setting
     response = await post(app, "/greet", b'{"name": "fast"}', {"x-fast": "yes"})
-    assert response.status_code == 200
+    assert response.status_code == 201
     assert response.json() == {"by": "fast route", "service": "greeter"}
     assert response.headers["content-type"] == "application/json"
     assert seen == [] and len(calls) == 1

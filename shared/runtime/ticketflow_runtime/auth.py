@@ -90,15 +90,33 @@ def _verified_claims(token: str, secret: str, issuer: str) -> dict[str, Any]:
 
 
 def _principal(request: Request, audiences: tuple[str, ...] = ()) -> Principal:
-    settings = request.app.state.service.settings
+    token = _bearer(request.headers.get("authorization", ""))
+    if not token and audiences:  # a link's token may come in its URL
+        token = request.query_params.get("access_token", "")
+    return principal_of(request.app.state.service.settings, token, audiences)
+
+
+def _bearer(authorization: str) -> str:
+    scheme, _, token = authorization.partition(" ")
+    return token if scheme.lower() == "bearer" else ""
+
+
+def staff_holding(settings: Any, authorization: str, required: tuple[str, ...]) -> Principal:
+    """The staff member an ``Authorization`` header's bearer token names, holding every ``required`` scope."""
+    principal = principal_of(settings, _bearer(authorization))
+    missing = sorted(set(required) - principal.scopes)
+    if not principal.is_staff or missing:
+        raise ApiError(403, "insufficient_scope", f"This needs the scope {', '.join(missing)}.",
+                       required=list(required))
+    return principal
+
+
+def principal_of(settings: Any, token: str, audiences: tuple[str, ...] = ()) -> Principal:
+    """Who a token (staff, or a link of one of ``audiences``) names; refused when missing or not valid."""
     if not settings.auth_jwt_secret:
         raise ApiError(503, "auth_not_configured", "Access is not configured (AUTH_JWT_SECRET).")
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        token = request.query_params.get("access_token", "") if audiences else ""
-        if not token:
-            raise Unauthorized("A bearer token is required.")
+    if not token:
+        raise Unauthorized("A bearer token is required.")
     try:
         # The audience is checked below: staff tokens have none, links one of ``audiences``.
         claims = decode_token(token, settings.auth_jwt_secret, settings.auth_jwt_issuer)
@@ -139,12 +157,8 @@ def scopes(*required: str) -> Callable[[Request], Coroutine[Any, Any, Principal]
     # async: FastAPI would run a plain function in a worker thread for every request.
     @requires(AccessRule(scopes=required))
     async def check(request: Request) -> Principal:
-        principal = _principal(request)
-        missing = sorted(set(required) - principal.scopes)
-        if not principal.is_staff or missing:
-            raise ApiError(403, "insufficient_scope", f"This needs the scope {', '.join(missing)}.",
-                           required=list(required))
-        return principal
+        return staff_holding(request.app.state.service.settings, request.headers.get("authorization", ""),
+                             required)
 
     return check
 

@@ -104,6 +104,10 @@ def install_error_handlers(app: FastAPI) -> None:
 # The server's data exceptions (SQLSTATE class 22) and asyncpg's own, raised while encoding a parameter.
 _DATA_ERRORS = (asyncpg.exceptions.DataError, asyncpg.exceptions._base.DataError)
 
+# A statement that failed with one of these was refused whole (by the server, or before it was
+# sent); a lost connection, unlike them, leaves unknown whether an autocommitted statement took effect.
+REFUSED_BEFORE_WRITING = (asyncpg.exceptions.PostgresError, asyncpg.exceptions._base.DataError)
+
 
 def find_cause(error: BaseException, kinds: tuple[type[BaseException], ...]) -> BaseException | None:
     """The first of ``error``'s causes (itself included, through SQLAlchemy's wrappers) that is one of ``kinds``."""

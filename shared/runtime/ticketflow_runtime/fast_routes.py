@@ -2,7 +2,7 @@
 
 A fast route is an ASGI-level handler for one method and path that already
 has a regular FastAPI route. It gets the request's headers and body and
-either answers (JSON bytes, status 200) or returns None, and the request then
+either answers (a `FastAnswer`: JSON, a status) or returns None, and the request then
 goes to the regular route as if nothing had happened: the body is handed on
 again. So the fast route only has to know its common case; validation errors,
 authentication failures and every rare case keep their one implementation,
@@ -26,13 +26,24 @@ if TYPE_CHECKING:
 # Larger bodies are not a fast route's common case: they go to the regular route unread.
 MAX_FAST_BODY = 16 * 1024
 
-FastHandler = Callable[["Service", "FastRequest"], Awaitable[bytes | None]]
+FastHandler = Callable[["Service", "FastRequest"], Awaitable["FastAnswer | None"]]
 
 
 @dataclass(frozen=True)
 class FastRequest:
     headers: Mapping[bytes, bytes]
     body: bytes
+
+    def header(self, name: bytes) -> str:
+        return self.headers.get(name, b"").decode("latin-1")
+
+
+@dataclass(frozen=True)
+class FastAnswer:
+    """A JSON answer: the route's success answer, written as the route would write it."""
+
+    body: bytes
+    status: int = 200
 
 
 @dataclass(frozen=True)
@@ -73,9 +84,9 @@ class FastRoutes(HttpMiddleware):
             await self.app(scope, receive, send)
             return
         scope["route"] = self._paths[key]
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [*_JSON_HEADERS, (b"content-length", str(len(answer)).encode())]})
-        await send({"type": "http.response.body", "body": answer})
+        await send({"type": "http.response.start", "status": answer.status,
+                    "headers": [*_JSON_HEADERS, (b"content-length", str(len(answer.body)).encode())]})
+        await send({"type": "http.response.body", "body": answer.body})
 
 
 async def _read_body(receive: Callable) -> tuple[bytes, bool, Callable]:

@@ -13,7 +13,7 @@ from pydantic import AwareDatetime, BaseModel, Field, ValidationError, model_val
 from ticketflow_runtime import ApiError, Service, ServiceDep
 from ticketflow_runtime.api_models import MAX_BIGINT
 from ticketflow_runtime.errors import ERROR_RESPONSES
-from ticketflow_runtime.fast_routes import FastRequest, declined_by_fast_route
+from ticketflow_runtime.fast_routes import FastAnswer, FastRequest, declined_by_fast_route
 
 from ..access import Scanner, ScannerDep, device_scanner
 from ..domain import Direction, ScanResult
@@ -90,19 +90,19 @@ async def scan(body: ScanIn, http: Request, service: ServiceDep, scanner: Scanne
     return Response(ScanOut.model_validate(decided).model_dump_json(), media_type="application/json")
 
 
-async def admit_at_once(service: Service, request: FastRequest) -> bytes | None:
+async def admit_at_once(service: Service, request: FastRequest) -> FastAnswer | None:
     """`scan`'s common admission by a device, as a fast route: a gate's busiest request skips the
     framework's request handling. Anything else (no device token, a body `ScanIn` refuses, a refusal,
     an error) returns None, and `scan` decides and answers it."""
     try:
-        scanner = await device_scanner(service, request.headers.get(b"authorization", b"").decode("latin-1"))
+        scanner = await device_scanner(service, request.header(b"authorization"))
         if scanner is None:
             return None
         scan_input = _scan_input(ScanIn.model_validate_json(request.body), scanner)
         answer = await admission.try_admit(service.database, scan_input, scanner)
     except (ApiError, ValidationError):
         return None
-    return None if answer is None else answer.encode()
+    return None if answer is None else FastAnswer(answer.encode())
 
 
 def _scan_input(body: ScanIn, scanner: Scanner) -> scanning.ScanInput:

@@ -6,6 +6,8 @@ from fastapi import Depends
 
 from ticketflow_runtime.auth import Principal, rate_limited, scopes
 
+WRITE_SCOPES = ("orders:write",)
+
 Reader = Annotated[Principal, Depends(scopes("orders:read"))]
-Writer = Annotated[Principal, Depends(scopes("orders:write"))]
+Writer = Annotated[Principal, Depends(scopes(*WRITE_SCOPES))]
 PublicRateLimit = Depends(rate_limited("orders-public"))
