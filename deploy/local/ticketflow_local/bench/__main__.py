@@ -17,11 +17,12 @@ from ..stack import SERVICES, ServiceStack
 
 # Each benchmark by name: its command and the services it runs beside; issuance is
 # measured once with the pipeline consuming its events, then alone (its own target),
-# and order creation with and without the consumers of its events beside it.
+# and order creation and online scans with and without the consumers of their events beside them.
 BENCHMARKS = {
     "wholeflow": (["ticketflow_local.bench.wholeflow"], SERVICES),
     "orders": (["ticketflow_local.bench.orders"], SERVICES),
     "checkin": (["ticketflow_local.bench.checkin"], SERVICES),
+    "checkin-alone": (["ticketflow_local.bench.checkin", "--downstream", "stopped"], ("checkin",)),
     # Each email renders its ticket PDF: 2,000 keep the run short; --emails 10000 for the full burst.
     "notifications": (["ticketflow_local.bench.notifications", "--emails", "2000"], SERVICES),
     "issuance-with-pipeline": (["ticketflow_local.bench.issuance", "--downstream", "running"], SERVICES),

@@ -1,6 +1,7 @@
 """Benchmark of the checkin service: online scans, and the offline download of a large event.
 
     python -m ticketflow_local.bench.checkin [--tickets 50000] [--seconds 10] [--concurrency 32]
+                                             [--downstream running|stopped]
 
 The event's tickets are bulk-loaded into the checkin projection (COPY), each
 with a QR code signed by the event's Ed25519 key, as issuance would have sent
@@ -13,6 +14,11 @@ keeps ``--concurrency`` requests in flight for ``--seconds``, each the next
 ticket under a fresh nonce (``scans.lua``). Without wrk, an aiohttp client sends
 ``--scans`` scans instead. The same wrk load then measures the machine's floor:
 a bare application that only stores each scan's nonce (``floor_app``).
+
+With ``--downstream stopped`` (``make bench BENCH=checkin-alone``, reported in
+bench-results/checkin-alone.md) the services consuming ticket.checked_in are
+not running: the checkin service alone, as a gate server of its own would run;
+the events wait in Kafka for them.
 """
 
 from __future__ import annotations
@@ -199,6 +205,8 @@ async def run(args: argparse.Namespace, report: Report) -> None:
         client = "wrk, 1 thread"
         # wrk counts with "other"; the scans' ticket.checked_in events are consumed meanwhile by the others.
         cpu = cpu_per_unit(sampler, usage, run["requests"])
+        if args.downstream == "stopped":
+            report.row("beside it", "nothing: the consumers of ticket.checked_in are stopped, its events wait in Kafka")
     else:
         await scan_all(payloads[-200:], args.concurrency, device["token"])  # warm up connections and caches
         elapsed, latencies, answers = await scan_all(payloads[:args.scans], args.concurrency, device["token"])
@@ -235,8 +243,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="how long wrk scans")
     parser.add_argument("--scans", type=int, default=10_000, help="scans without wrk")
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--downstream", choices=["running", "stopped"], default="running",
+                        help="stopped: the checkin service alone, the consumers of its events stopped")
     args = parser.parse_args()
-    report = Report("checkin", REPO_ROOT / "bench-results")
+    report = Report("checkin" if args.downstream == "running" else "checkin-alone", REPO_ROOT / "bench-results")
     asyncio.run(run(args, report))
     print(report.write())
 
