@@ -136,3 +136,26 @@ async def test_an_event_committed_while_kafka_is_down_is_published_once_it_is_ba
             break
         await asyncio.sleep(0.2)
     assert await unpublished(database) == 0
+
+
+async def test_one_relay_of_a_service_publishes_and_another_takes_over_when_it_stops(
+    database: Database, relay: OutboxRelay
+) -> None:
+    """Replicas of a service each run a relay; the one holding the relay lock publishes, in id order."""
+    since = now_ms()
+    first = await add(database, Probe(probe_id=uuid.uuid4()))
+    await records_with_ids(since, {first})
+    replica = OutboxRelay(service="outboxtest", database=database, bootstrap_servers=bootstrap(),
+                          request_timeout_ms=5000, poll_seconds=0.2, publish_timeout=15)
+    try:  # its rounds run here, one by one, rather than in its loop
+        second = await add(database, Probe(probe_id=uuid.uuid4()))
+        assert await replica.work_once() == 0, "the first relay holds the lock: the replica publishes nothing"
+        await records_with_ids(since, {second})  # published by the first
+        await relay.stop()
+        third = await add(database, Probe(probe_id=uuid.uuid4()))
+        assert await replica.work_once() == 1, "the lock was let go: the replica's relay took over"
+        records = await records_with_ids(since, {first, second, third})
+        assert [header(r, "ce_id") for r in records].count(third) == 1
+        assert [header(r, "ce_id") for r in records].count(second) == 1
+    finally:
+        await replica.stop()

@@ -125,14 +125,17 @@ class Database:
 
         None when it cannot connect: the caller polls instead (and may try again).
         """
-        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         try:
-            connection = await asyncpg.connect(url)
+            connection = await self.own_connection()
             await connection.add_listener(channel, lambda _connection, _pid, _channel, payload: on_notify(payload))
         except Exception as error:
             log.warning("no NOTIFY on %s, polling instead: %r", channel, error)
             return None
         return Listener(connection)
+
+    async def own_connection(self) -> asyncpg.Connection:
+        """A connection outside the pool, for a worker that keeps one (and what it holds) to itself."""
+        return await asyncpg.connect(self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

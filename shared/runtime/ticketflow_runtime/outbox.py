@@ -2,7 +2,8 @@
 
 ``Outbox.add`` runs inside the caller's transaction. ``OutboxRelay`` publishes
 unpublished rows in id order (idempotent producer, ``acks=all``) and marks them
-sent. One relay per service publishes at a time (an advisory lock), so events
+sent. One relay per service publishes at a time (a session advisory lock, held by
+the relay's own connection), so events
 with the same key keep their order across replicas. A crash between publish
 and mark republishes the same ``ce_id``; consumers' inboxes absorb it.
 """
@@ -23,15 +24,13 @@ from opentelemetry import trace
 from opentelemetry.propagate import extract, inject
 from opentelemetry.trace import SpanKind
 from prometheus_client import Counter, Gauge
-from sqlalchemy import BigInteger, MetaData, Text, any_, bindparam, cast, delete, func, select, text, update
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from ticketflow_schemas.envelope import Envelope
 from ticketflow_schemas.events import Event
 from ticketflow_schemas.topics import MAX_MESSAGE_BYTES
 
-from .tables import outbox_table
 from .worker import DrainingWorker
 
 if TYPE_CHECKING:
@@ -42,10 +41,6 @@ _TRACER = trace.get_tracer("ticketflow.outbox")
 OUTBOX_PENDING = Gauge("ticketflow_outbox_pending", "Outbox events not yet published", ["service"])
 OUTBOX_PUBLISHED = Counter("ticketflow_outbox_published_total", "Outbox events published", ["service", "topic"])
 OUTBOX_FAILURES = Counter("ticketflow_outbox_publish_failures_total", "Outbox publish batches that failed", ["service"])
-
-
-# The outbox's columns, for statements; each service's own MetaData holds the table for migrations.
-OUTBOX = outbox_table(MetaData())
 
 
 # Rows go in as arrays, in order: one statement for any number of events. No
@@ -69,6 +64,13 @@ INLINE_INSERT = (
     " VALUES (:outbox_event_id, :outbox_topic, :outbox_key, CAST(:outbox_headers AS jsonb),"
     " CAST(:outbox_payload AS jsonb), :outbox_created_at)"
 )
+
+
+# The relay's round: a batch in id order (headers and payload as stored, no JSON decoding on the
+# way), then the batch marked published (one array parameter: one prepared statement for any size).
+_UNPUBLISHED = ("SELECT id, topic, key, headers::text AS headers, payload::text AS payload FROM outbox"
+                " WHERE published_at IS NULL ORDER BY id LIMIT $1")
+_MARK_PUBLISHED = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
 
 
 # Like a producer's linger: a few milliseconds more per event, a batch per relay round instead of an event.
@@ -198,11 +200,12 @@ class OutboxRelay(DrainingWorker):
         self.request_timeout_ms = request_timeout_ms
         self.producer: AIOKafkaProducer | None = None
         self.publish_timeout = publish_timeout
-        self.table = OUTBOX
         self.retention = retention
         self._next_purge = 0.0
         self._lock_key = zlib.crc32(f"ticketflow-outbox-{service}".encode())
         self._written_here = False
+        self._connection = None  # the relay's own, holding the relay lock when _leading
+        self._leading = False
 
     def wake(self) -> None:
         self._written_here = True
@@ -213,6 +216,12 @@ class OutboxRelay(DrainingWorker):
 
     async def stop(self) -> None:
         await super().stop()
+        if self._connection is not None:
+            try:
+                await self._connection.close(timeout=5)  # and with it the relay lock, for another replica
+            except Exception:  # the database may already be gone at shutdown
+                pass
+            self._connection = None
         if self.producer is not None:
             await self.producer.stop()
             self.producer = None
@@ -239,64 +248,66 @@ class OutboxRelay(DrainingWorker):
 
     async def work_once(self) -> int:
         """Publish one batch of unpublished events; returns how many."""
-        t = self.table
-        async with self.database.sessions() as session, session.begin():
-            if not await session.scalar(select(func.pg_try_advisory_xact_lock(self._lock_key))):
-                if self._written_here:
-                    # Another replica relays: it learns of the events written here by NOTIFY,
-                    # sent here, outside the writers' transactions.
-                    self._written_here = False
-                    await session.execute(text("SELECT pg_notify(:channel, '')"), {"channel": self.channel})
-                return 0
-            rows = (
-                await session.execute(
-                    # The payload goes out as stored: no JSON decode and re-encode on the way.
-                    select(t.c.id, t.c.topic, t.c.key, t.c.headers, cast(t.c.payload, Text).label("payload"))
-                    .where(t.c.published_at.is_(None))
-                    .order_by(t.c.id)
-                    .limit(self.batch_size)
-                )
-            ).all()
-            if not rows:
-                OUTBOX_PENDING.labels(self.service).set(0)
-                await self._purge_published(session)
-                return 0
-            producer = await self._connected_producer()
-            pending = [await self._send(producer, row) for row in rows]
-            # The producer fails a send only once it has expired (request timeout),
-            # so a retry of the batch never races an earlier send still in flight.
-            await asyncio.wait_for(asyncio.gather(*pending), timeout=self.publish_timeout)
-            # One array parameter, not an IN list: the same statement (prepared once) whatever the batch's size.
-            await session.execute(
-                update(t).where(t.c.id == any_(bindparam("ids", [row.id for row in rows], type_=ARRAY(BigInteger))))
-                .values(published_at=func.now())
-            )
+        connection = await self._leading_connection()
+        if connection is None:
+            if self._written_here:
+                # Another replica relays: it learns of the events written here by NOTIFY,
+                # sent here, outside the writers' transactions.
+                self._written_here = False
+                async with self.database.driver_connection() as pooled:
+                    await pooled.execute("SELECT pg_notify($1, '')", self.channel)
+            return 0
+        # Each statement is its own transaction: the lock, held by the connection, keeps other relays out.
+        rows = await connection.fetch(_UNPUBLISHED, self.batch_size)
+        if not rows:
+            OUTBOX_PENDING.labels(self.service).set(0)
+            await self._purge_published(connection)
+            return 0
+        producer = await self._connected_producer()
+        pending = [await self._send(producer, row) for row in rows]
+        # The producer fails a send only once it has expired (request timeout),
+        # so a retry of the batch never races an earlier send still in flight.
+        await asyncio.wait_for(asyncio.gather(*pending), timeout=self.publish_timeout)
+        await connection.execute(_MARK_PUBLISHED, [row["id"] for row in rows])
         for row in rows:
-            OUTBOX_PUBLISHED.labels(self.service, row.topic).inc()
+            OUTBOX_PUBLISHED.labels(self.service, row["topic"]).inc()
         if len(rows) < self.batch_size:
             OUTBOX_PENDING.labels(self.service).set(0)  # drained (a full batch means another follows at once)
         return len(rows)
 
-    async def _purge_published(self, session) -> None:
+    async def _leading_connection(self):
+        """The relay's own connection while it holds the service's relay lock, else None.
+
+        The lock is a session lock: taken once, it is held for as long as the connection
+        lives, so a round is two statements (read a batch, mark it published) and no
+        transaction. A lost connection releases it, and another replica's relay takes
+        over; this one connects again at its next round and tries the lock again.
+        """
+        if self._connection is None or self._connection.is_closed():
+            self._connection, self._leading = await self.database.own_connection(), False
+        if not self._leading:
+            self._leading = await self._connection.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key)
+        return self._connection if self._leading else None
+
+    async def _purge_published(self, connection) -> None:
         """Published events are kept a while for inspection and replay, then deleted (when idle)."""
         if time.monotonic() < self._next_purge:
             return
         self._next_purge = time.monotonic() + 300
-        cutoff = datetime.now(UTC) - self.retention
-        await session.execute(delete(self.table).where(self.table.c.published_at < cutoff))
+        await connection.execute("DELETE FROM outbox WHERE published_at < $1", datetime.now(UTC) - self.retention)
 
     async def _send(self, producer: AIOKafkaProducer, row) -> asyncio.Future:
         """Queue one event; its span continues the trace that caused the event."""
-        headers = dict(row.headers)
+        headers = json.loads(row["headers"])
         with _TRACER.start_as_current_span(
-            f"{row.topic} publish", context=extract(headers), kind=SpanKind.PRODUCER,
-            attributes={"messaging.system": "kafka", "messaging.destination.name": row.topic,
+            f"{row['topic']} publish", context=extract(headers), kind=SpanKind.PRODUCER,
+            attributes={"messaging.system": "kafka", "messaging.destination.name": row["topic"],
                         "messaging.message.id": headers.get("ce_id", "")},
         ):
             inject(headers)  # consumers continue from this span
             return await producer.send(
-                row.topic,
-                row.payload.encode(),
-                key=row.key.encode(),
+                row["topic"],
+                row["payload"].encode(),
+                key=row["key"].encode(),
                 headers=[(name, value.encode()) for name, value in headers.items()],
             )
