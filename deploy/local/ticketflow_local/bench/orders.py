@@ -32,6 +32,7 @@ from .resources import ResourceSampler, cpu_per_unit
 
 ORDERS = service_url("orders")
 BUYER_EMAIL_PREFIX = "orders-bench-buyer-"
+WARM_UP_ORDERS = 1_500
 
 
 @dataclass
@@ -194,7 +195,8 @@ async def run(args: argparse.Namespace, report: Report) -> None:
     pid = orders_pid()
     report.section("Orders: creation over HTTP")
     event = _event(flow, f"Bench creation {uuid.uuid4().hex[:6]}", capacity=10_000_000)
-    await create_orders(event["id"], 200, args.concurrency, headers)  # warm up connections and caches
+    # Warm up connections, caches and the broker's JIT-compiled paths: a few seconds at full rate.
+    await create_orders(event["id"], WARM_UP_ORDERS, args.concurrency, headers)
     sampler = ResourceSampler().start()
     elapsed, latencies, failures = await create_orders(event["id"], args.orders, args.concurrency, headers)
     usage = sampler.stop()
