@@ -80,10 +80,10 @@ class ScanOut(BaseModel):
              description="Always 200 once the scan is decided: the outcome is in `result`.")
 async def scan(body: ScanIn, http: Request, service: ServiceDep, scanner: ScannerDep) -> Response:
     request = _scan_input(body, scanner)
-    # The common admission in two statements, its answer already JSON (tried first by
-    # `admit_at_once` for devices); everything else decided in full.
-    if not declined_by_fast_route(http) and (
-            answer := await admission.try_admit(service.database, request, scanner)) is not None:
+    # The common admission in two statements, its answer already JSON (a device's scan was
+    # tried there already by `admit_at_once`); everything else decided in full.
+    tried = scanner.device_id is not None and declined_by_fast_route(http)
+    if not tried and (answer := await admission.try_admit(service.database, request, scanner)) is not None:
         return Response(answer, media_type="application/json")
     async with service.database.unit_of_work() as uow:
         decided = await scanning.scan(uow, request, scanner)
