@@ -42,6 +42,24 @@ async def test_fifty_concurrent_public_orders_for_twenty_tickets_sell_exactly_tw
     assert flow.http.get(f"{ORDERS}/v1/events/{event['id']}").json()["sold"] == 20
 
 
+async def test_fifty_concurrent_organizer_orders_for_twenty_tickets_sell_exactly_twenty(flow: Flow) -> None:
+    """The organizer's orders take the fast route, and a refused one is placed again by the route:
+    under contention that must neither oversell nor place an order twice."""
+    event = staff_event(flow, capacity=20, name="Twenty seats, organizer side")
+    async with httpx.AsyncClient(timeout=30, headers=dict(flow.http.headers)) as client:
+        answers = await asyncio.gather(*(client.post(f"{ORDERS}/v1/orders", json={
+            "event_id": event["id"], "payment_method": ("invoice", "sponsored", "free")[n % 3],
+            "lines": [{"quantity": 1}], "buyer": {"name": f"Guest {n}", "email": f"guest{n}@example.com"}})
+            for n in range(50)))
+    codes = sorted(a.status_code for a in answers)
+    assert codes.count(201) == 20 and codes.count(409) == 30, codes
+    assert {a.json()["error"]["code"] for a in answers if a.status_code == 409} == {"sold_out"}
+    placed = {a.json()["id"] for a in answers if a.status_code == 201}
+    listed = flow.http.get(f"{ORDERS}/v1/orders", params={"event_id": event["id"], "limit": 100}).json()
+    assert {row["id"] for row in listed["rows"]} == placed and listed["total"] == 20
+    assert flow.http.get(f"{ORDERS}/v1/events/{event['id']}").json()["sold"] == 20
+
+
 async def test_concurrent_invoices_get_gap_free_numbers_per_organizer(flow: Flow) -> None:
     prefix = f"T{uuid.uuid4().hex[:4].upper()}-"
     organizer = flow.http.post(f"{ORDERS}/v1/organizers", json={
