@@ -99,6 +99,15 @@ async def test_large_bodies_and_other_routes_go_to_the_framework_unread(setting)
     assert paths == ["/greet", "/other"]
 
 
+async def test_a_body_the_framework_would_not_read_as_json_goes_to_the_route(setting) -> None:
+    app, seen, _, calls = setting
+    response = await post(app, "/greet", b'{"name": "fast"}', {"x-fast": "yes", "content-type": "text/plain"})
+    assert response.status_code == 422 and seen == [] and calls == []
+    response = await post(app, "/greet", b'{"name": "fast"}',
+                          {"x-fast": "yes", "content-type": "application/vnd.greeting+json; charset=utf-8"})
+    assert response.status_code == 201 and len(calls) == 1
+
+
 async def test_a_body_in_chunks_is_handed_on_chunk_by_chunk() -> None:
     messages = [{"type": "http.request", "body": b"ab", "more_body": True},
                 {"type": "http.request", "body": b"cd", "more_body": False},

@@ -74,7 +74,8 @@ class FastRoutes(HttpMiddleware):
         key = (scope["method"], scope["path"])
         handler = self.routes.get(key)
         headers = dict(scope["headers"]) if handler is not None else None
-        if handler is None or int(headers.get(b"content-length", b"0") or 0) > MAX_FAST_BODY:
+        if (handler is None or int(headers.get(b"content-length", b"0") or 0) > MAX_FAST_BODY
+                or not _json_or_unstated(headers.get(b"content-type"))):
             await self.app(scope, receive, send)
             return
         body, more, receive = await _read_body(receive)
@@ -87,6 +88,16 @@ class FastRoutes(HttpMiddleware):
         await send({"type": "http.response.start", "status": answer.status,
                     "headers": [*_JSON_HEADERS, (b"content-length", str(len(answer.body)).encode())]})
         await send({"type": "http.response.body", "body": answer.body})
+
+
+def _json_or_unstated(content_type: bytes | None) -> bool:
+    """Whether the framework would read the body as JSON (no content type, application/json or +json);
+    any other body is the route's to refuse."""
+    if content_type is None:
+        return True
+    media_type = content_type.split(b";", 1)[0].strip().lower()
+    return media_type == b"application/json" or (media_type.startswith(b"application/")
+                                                  and media_type.endswith(b"+json"))
 
 
 async def _read_body(receive: Callable) -> tuple[bytes, bool, Callable]:
