@@ -18,7 +18,7 @@ import asyncpg
 from fastapi import Depends, Request
 from ticketflow_runtime import ApiError, Service, ServiceDep
 from ticketflow_runtime.database import Database
-from ticketflow_runtime.auth import AccessRule, Principal, Unauthorized, requires, scopes
+from ticketflow_runtime.auth import AccessRule, Principal, Unauthorized, bearer_token, requires, scopes
 
 
 DEVICE_TOKEN_PREFIX = "tfd_"
@@ -122,8 +122,8 @@ class Scanner:
 async def device_scanner(service: Service, authorization: str) -> Scanner | None:
     """The device an ``Authorization`` header names, None when it names no device token;
     an unknown or revoked device's token is refused."""
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.startswith(DEVICE_TOKEN_PREFIX):
+    token = bearer_token(authorization)
+    if not token.startswith(DEVICE_TOKEN_PREFIX):
         return None
     device = await service.extras["devices"].find(token_hash(token))
     if device is None:

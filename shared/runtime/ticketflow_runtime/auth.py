@@ -90,20 +90,21 @@ def _verified_claims(token: str, secret: str, issuer: str) -> dict[str, Any]:
 
 
 def _principal(request: Request, audiences: tuple[str, ...] = ()) -> Principal:
-    token = _bearer(request.headers.get("authorization", ""))
+    token = bearer_token(request.headers.get("authorization", ""))
     if not token and audiences:  # a link's token may come in its URL
         token = request.query_params.get("access_token", "")
     return principal_of(request.app.state.service.settings, token, audiences)
 
 
-def _bearer(authorization: str) -> str:
+def bearer_token(authorization: str) -> str:
+    """The token of an ``Authorization: Bearer ...`` header value; empty for any other scheme."""
     scheme, _, token = authorization.partition(" ")
     return token if scheme.lower() == "bearer" else ""
 
 
 def staff_holding(settings: Any, authorization: str, required: tuple[str, ...]) -> Principal:
     """The staff member an ``Authorization`` header's bearer token names, holding every ``required`` scope."""
-    principal = principal_of(settings, _bearer(authorization))
+    principal = principal_of(settings, bearer_token(authorization))
     missing = sorted(set(required) - principal.scopes)
     if not principal.is_staff or missing:
         raise ApiError(403, "insufficient_scope", f"This needs the scope {', '.join(missing)}.",

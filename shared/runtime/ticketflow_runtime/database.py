@@ -120,22 +120,24 @@ class Database:
             statement = self._coalesced[sql] = CoalescedStatement(self, sql)
         return statement
 
-    async def listen(self, channel: str, on_notify: Callable[[str], None]) -> Listener | None:
+    async def listen(self, channel: str, on_notify: Callable[[str], None]) -> OwnConnection | None:
         """A connection of its own calling ``on_notify(payload)`` for each NOTIFY on ``channel``.
 
         None when it cannot connect: the caller polls instead (and may try again).
         """
         try:
-            connection = await self.own_connection()
-            await connection.add_listener(channel, lambda _connection, _pid, _channel, payload: on_notify(payload))
+            own = await self.own_connection()
+            await own.connection.add_listener(
+                channel, lambda _connection, _pid, _channel, payload: on_notify(payload))
         except Exception as error:
             log.warning("no NOTIFY on %s, polling instead: %r", channel, error)
             return None
-        return Listener(connection)
+        return own
 
-    async def own_connection(self) -> asyncpg.Connection:
+    async def own_connection(self) -> OwnConnection:
         """A connection outside the pool, for a worker that keeps one (and what it holds) to itself."""
-        return await asyncpg.connect(self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False))
+        url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        return OwnConnection(await asyncpg.connect(url))
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
@@ -146,7 +148,9 @@ class Database:
 
 
 @dataclass
-class Listener:
+class OwnConnection:
+    """A worker's connection outside the pool: its LISTEN, or a session lock it holds while it lives."""
+
     connection: Any
 
     @property

@@ -68,7 +68,6 @@ class FastRoutes(HttpMiddleware):
         super().__init__(app)
         self.service = service
         self.routes = dict(routes)
-        self._paths = {key: _RoutePath(key[1]) for key in self.routes}
 
     async def handle(self, scope: dict, receive: Callable, send: Callable) -> None:
         key = (scope["method"], scope["path"])
@@ -84,7 +83,7 @@ class FastRoutes(HttpMiddleware):
             scope.setdefault("state", {})[_DECLINED] = True
             await self.app(scope, receive, send)
             return
-        scope["route"] = self._paths[key]
+        scope["route"] = _RoutePath(scope["path"])
         await send({"type": "http.response.start", "status": answer.status,
                     "headers": [*_JSON_HEADERS, (b"content-length", str(len(answer.body)).encode())]})
         await send({"type": "http.response.body", "body": answer.body})
@@ -101,28 +100,20 @@ def _json_or_unstated(content_type: bytes | None) -> bool:
 
 
 async def _read_body(receive: Callable) -> tuple[bytes, bool, Callable]:
-    """The body (up to MAX_FAST_BODY), whether more is left, and a ``receive`` that hands it on again."""
-    chunks: list[bytes] = []
+    """The body (up to MAX_FAST_BODY), whether more is left, and a ``receive`` that hands on again
+    what was read, message by message, before the rest."""
+    read: list[dict] = []
     size = 0
     more = True
     while more and size <= MAX_FAST_BODY:
-        message = await receive()
+        read.append(message := await receive())
         if message["type"] != "http.request":  # the client left: let the app see it
-            return b"", True, _replay([], message, receive)
-        chunks.append(message.get("body", b""))
-        size += len(chunks[-1])
+            break
+        size += len(message.get("body", b""))
         more = message.get("more_body", False)
-    return b"".join(chunks), more, _replay(chunks, None, receive, more=more)
-
-
-def _replay(chunks: list[bytes], last: dict | None, receive: Callable, *, more: bool = False) -> Callable:
-    pending = [{"type": "http.request", "body": chunk, "more_body": True} for chunk in chunks]
-    if pending and not more:
-        pending[-1]["more_body"] = False
-    if last is not None:
-        pending.append(last)
 
     async def receive_again() -> dict:
-        return pending.pop(0) if pending else await receive()
+        return read.pop(0) if read else await receive()
 
-    return receive_again
+    body = b"".join(message.get("body", b"") for message in read)
+    return body, more, receive_again

@@ -34,7 +34,9 @@ from ticketflow_schemas.topics import MAX_MESSAGE_BYTES
 from .worker import DrainingWorker
 
 if TYPE_CHECKING:
-    from .database import Database
+    import asyncpg
+
+    from .database import Database, OwnConnection
 
 _TRACER = trace.get_tracer("ticketflow.outbox")
 
@@ -204,7 +206,7 @@ class OutboxRelay(DrainingWorker):
         self._next_purge = 0.0
         self._lock_key = zlib.crc32(f"ticketflow-outbox-{service}".encode())
         self._written_here = False
-        self._connection = None  # the relay's own, holding the relay lock when _leading
+        self._own: OwnConnection | None = None  # holding the relay lock when _leading
         self._leading = False
 
     def wake(self) -> None:
@@ -216,12 +218,9 @@ class OutboxRelay(DrainingWorker):
 
     async def stop(self) -> None:
         await super().stop()
-        if self._connection is not None:
-            try:
-                await self._connection.close(timeout=5)  # and with it the relay lock, for another replica
-            except Exception:  # the database may already be gone at shutdown
-                pass
-            self._connection = None
+        if self._own is not None:
+            await self._own.close()  # and with it the relay lock, for another replica
+            self._own = None
         if self.producer is not None:
             await self.producer.stop()
             self.producer = None
@@ -275,7 +274,7 @@ class OutboxRelay(DrainingWorker):
             OUTBOX_PENDING.labels(self.service).set(0)  # drained (a full batch means another follows at once)
         return len(rows)
 
-    async def _leading_connection(self):
+    async def _leading_connection(self) -> asyncpg.Connection | None:
         """The relay's own connection while it holds the service's relay lock, else None.
 
         The lock is a session lock: taken once, it is held for as long as the connection
@@ -283,13 +282,13 @@ class OutboxRelay(DrainingWorker):
         transaction. A lost connection releases it, and another replica's relay takes
         over; this one connects again at its next round and tries the lock again.
         """
-        if self._connection is None or self._connection.is_closed():
-            self._connection, self._leading = await self.database.own_connection(), False
+        if self._own is None or self._own.closed:
+            self._own, self._leading = await self.database.own_connection(), False
         if not self._leading:
-            self._leading = await self._connection.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key)
-        return self._connection if self._leading else None
+            self._leading = await self._own.connection.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key)
+        return self._own.connection if self._leading else None
 
-    async def _purge_published(self, connection) -> None:
+    async def _purge_published(self, connection: asyncpg.Connection) -> None:
         """Published events are kept a while for inspection and replay, then deleted (when idle)."""
         if time.monotonic() < self._next_purge:
             return

@@ -48,9 +48,8 @@ from ..config import REPO_ROOT, plain_database_url, service_url
 from ..debian import ensure_package
 from ..flow import Flow
 from ..processes import port_open
-from ..stack import SERVICES, ServiceStack
 from . import floor_app
-from .cleanup import caught_up
+from .cleanup import caught_up, with_the_others
 from .report import Report, percentile
 from .resources import ResourceSampler, cpu_per_unit
 
@@ -238,13 +237,7 @@ async def run(args: argparse.Namespace, report: Report) -> None:
         report.row("the service / the floor", f"{rate / floor_rate:.0%} of the scans per second")
 
     if args.downstream == "stopped":
-        # The events the scans published are consumed now, so that no later run measures beside their backlog.
-        downstream = ServiceStack(extra_env={"LOG_LEVEL": "WARNING"})
-        downstream.start(tuple(name for name in SERVICES if name != "checkin"))
-        try:
-            done, lag = await caught_up(timeout=600, stable=2)
-        finally:
-            downstream.stop()
+        done, lag = await with_the_others("checkin", lambda: caught_up(timeout=600, stable=2))
         report.row("afterwards", "the consumers caught up with the scans' events" if done
                    else f"the consumers still trail by {lag:,} events", ok=done)
 

@@ -9,14 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 
 from ..config import plain_database_url, stack_env
 from ..lag import consumer_lag, total_lag
+from ..stack import SERVICES, ServiceStack
+
+T = TypeVar("T")
 
 HEADERS_WITHIN = 4096  # the sink writes the envelope headers before the body
+
+
+async def with_the_others(service: str, wait: Callable[[], Awaitable[T]]) -> T:
+    """The services beside ``service`` run until ``wait()`` is done: after a run of ``service``
+    alone they consume what it published, so that no later run measures beside that backlog."""
+    others = ServiceStack(extra_env={"LOG_LEVEL": "WARNING"})
+    others.start(tuple(name for name in SERVICES if name != service))
+    try:
+        return await wait()
+    finally:
+        others.stop()
 
 
 async def caught_up(timeout: float, *, stable: int = 1, interval: float = 1) -> tuple[bool, int]:

@@ -25,8 +25,7 @@ import httpx
 
 from ..config import REPO_ROOT, plain_database_url, service_url
 from ..flow import Flow
-from ..stack import SERVICES, ServiceStack
-from .cleanup import tidy_up
+from .cleanup import tidy_up, with_the_others
 from .report import Report, percentile, rss_sampler
 from .resources import ResourceSampler, cpu_per_unit
 
@@ -210,13 +209,8 @@ async def run(args: argparse.Namespace, report: Report) -> None:
     if args.downstream == "stopped":
         report.row("beside it", "nothing: the consumers of order.placed are stopped, its events wait in Kafka")
         flow.close()
-        # They are consumed now, their confirmations sent and removed, so that no later run sends them.
-        downstream = ServiceStack(extra_env={"LOG_LEVEL": "WARNING"})
-        downstream.start(tuple(name for name in SERVICES if name != "orders"))
-        try:
-            await tidy_up(BUYER_EMAIL_PREFIX, timeout=600)
-        finally:
-            downstream.stop()
+        # Their confirmations are sent and removed, so that no later run sends them.
+        await with_the_others("orders", lambda: tidy_up(BUYER_EMAIL_PREFIX, timeout=600))
         return
     # The view is measured on its own, not beside the confirmations of those orders being sent;
     # and they leave the sink, which the end-to-end tests search message by message.
