@@ -8,6 +8,7 @@ from collections.abc import Callable
 import uvicorn
 
 from . import migrations
+from .http_protocol import JoinedWritesProtocol
 from .service import Service
 
 
@@ -34,4 +35,5 @@ def main(create_service: Callable[[], Service]) -> None:
             log_config=None,
             access_log=False,
             timeout_graceful_shutdown=int(settings.graceful_timeout_seconds),
+            http=JoinedWritesProtocol,
         )
