@@ -128,18 +128,17 @@ async def test_the_async_sdk_over_httpx_works_too(standin: StripeStandin) -> Non
     """As the orders service calls it: HTTPXClient, *_async methods, retries on."""
     client = stripe.StripeClient("sk_test_x", base_addresses={"api": standin.base_url},
                                  http_client=stripe.HTTPXClient(), max_network_retries=2)
-    session = await client.v1.checkout.sessions.create_async(
-        session_params(), options={"idempotency_key": "checkout-ord_1"})
-    again = await client.v1.checkout.sessions.create_async(
-        session_params(), options={"idempotency_key": "checkout-ord_1"})
+    params = session_params()  # once: a retry sends the same expires_at, even a second later
+    session = await client.v1.checkout.sessions.create_async(params, options={"idempotency_key": "checkout-ord_1"})
+    again = await client.v1.checkout.sessions.create_async(params, options={"idempotency_key": "checkout-ord_1"})
     assert again.id == session.id
     assert (await client.v1.checkout.sessions.expire_async(session.id)).status == "expired"
 
 
 def test_idempotency_keys_behave_like_stripe(client: stripe.StripeClient) -> None:
-    key = str(uuid.uuid4())
-    first = client.v1.checkout.sessions.create(params=session_params(), options={"idempotency_key": key})
-    again = client.v1.checkout.sessions.create(params=session_params(), options={"idempotency_key": key})
+    key, params = str(uuid.uuid4()), session_params()
+    first = client.v1.checkout.sessions.create(params=params, options={"idempotency_key": key})
+    again = client.v1.checkout.sessions.create(params=params, options={"idempotency_key": key})
     assert again.id == first.id
     assert again.last_response.headers.get("Idempotent-Replayed") == "true"
 
@@ -148,6 +147,21 @@ def test_idempotency_keys_behave_like_stripe(client: stripe.StripeClient) -> Non
     assert error.value.http_status == 400 and error.value.error.type == "idempotency_error"
 
     assert create_session(client).id != first.id  # a new key is a new session
+
+
+def test_a_lost_answer_is_lost_after_the_work_is_done(client: stripe.StripeClient, control: httpx.Client,
+                                                     standin: StripeStandin) -> None:
+    assert control.post("/_test/lose-answers", params={"path": "/v1/checkout/sessions", "count": 1}).status_code == 200
+    key, params = str(uuid.uuid4()), session_params("ord_lost")
+    with pytest.raises(stripe.APIConnectionError):
+        client.v1.checkout.sessions.create(params=params, options={"idempotency_key": key})
+    created = [o for o in standin.objects.values() if o.get("client_reference_id") == "ord_lost"]
+    assert len(created) == 1  # carried out, though its answer never came
+
+    retried = client.v1.checkout.sessions.create(params=params, options={"idempotency_key": key})
+    assert retried.id == created[0]["id"]
+    assert retried.last_response.headers.get("Idempotent-Replayed") == "true"
+    assert control.post("/_test/lose-answers", params={"path": "/checkout", "count": 1}).status_code == 400
 
 
 def test_errors_raise_the_sdk_exception_stripe_would(client: stripe.StripeClient, standin: StripeStandin) -> None:

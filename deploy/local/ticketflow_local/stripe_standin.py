@@ -19,6 +19,9 @@ answering and report how it went, or with ``?deliver=false`` just return
     (with ``?return=1``, as the pay page's buttons post: a redirect to the session's success or cancel URL)
     POST /_test/events/{evt_id}/resend           the same payload again, freshly signed
     GET  /_test/events[?type=...]                the events so far and every delivery
+    POST /_test/lose-answers?path=...&count=N    the next N requests to that API path are carried out
+                                                 (and kept for idempotent replay), but each answer is
+                                                 lost: the connection closes in mid-response
 
 Events are signed as Stripe signs them (``Stripe-Signature: t=<unix>,v1=<HMAC-SHA256 of
 "<t>.<payload>">``), so ``stripe.Webhook.construct_event`` verifies them. A failed
@@ -121,6 +124,17 @@ def metadata(value: Any, param: str = "metadata") -> dict[str, str]:
     return {key: item for key, item in value.items() if item != ""}  # "" unsets a key
 
 
+class LostAnswer(Response):
+    """An answer that never arrives: the status line goes out, then the connection closes before
+    the body, as when a network drops it. Clients see a broken response and may retry."""
+
+    async def __call__(self, scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]})
+        if self.background is not None:
+            await self.background()
+        raise ConnectionAbortedError("answer lost on purpose (POST /_test/lose-answers)")
+
+
 class StripeStandin:
     """State and HTTP app of the stand-in; ``start()`` serves it from a background thread."""
 
@@ -133,6 +147,7 @@ class StripeStandin:
         self._payloads: dict[str, str] = {}  # event id -> the exact JSON that is signed and sent
         self._intent_metadata: dict[str, dict] = {}  # session id -> payment_intent_data[metadata]
         self._idempotent: dict[tuple[str, str], tuple[str, bytes]] = {}
+        self._answers_to_lose: dict[str, int] = {}  # API path -> how many answers still to lose
         self._socket = socket.create_server((host, port))
         self.base_url = f"http://{host}:{self._socket.getsockname()[1]}"
         self._server: uvicorn.Server | None = None
@@ -155,6 +170,7 @@ class StripeStandin:
             Route("/_test/checkout/sessions/{id}/expire", self._control(self.expire), methods=["POST"]),
             Route("/_test/events/{id}/resend", self._control(self._event), methods=["POST"]),
             Route("/_test/events", self._list_events, methods=["GET"]),
+            Route("/_test/lose-answers", self._lose_answers, methods=["POST"]),
             Route("/pay/{id}", self._pay_page, methods=["GET"]),
         ])
 
@@ -181,8 +197,8 @@ class StripeStandin:
                         f"first used with. Try using a key other than '{ctx['idempotency_key']}' if you "
                         "meant to execute a different request.", type="idempotency_error")
                 if saved:
-                    return Response(saved[1], 200, {**headers, "Idempotent-Replayed": "true"},
-                                    media_type="application/json")
+                    return self._answer(request, Response(saved[1], 200, {**headers, "Idempotent-Replayed": "true"},
+                                                          media_type="application/json"))
                 params = decode_form(pairs)
                 obj = handler(params, ctx, **request.path_params)  # synchronous: nothing interleaves
                 response = JSONResponse(obj, 200, headers)
@@ -191,9 +207,24 @@ class StripeStandin:
             if ctx["idempotency_key"]:  # successful results are replayed; errors are not saved
                 self._idempotent[(key, ctx["idempotency_key"])] = (fingerprint, response.body)
             response.background = BackgroundTask(self._deliver_all, ctx["after"])
-            return response
+            return self._answer(request, response)
 
         return endpoint
+
+    def _answer(self, request: Request, response: Response) -> Response:
+        """The answer, or its loss when a test asked for one (the work is done either way)."""
+        path = request.url.path
+        if self._answers_to_lose.get(path, 0) <= 0:
+            return response
+        self._answers_to_lose[path] -= 1
+        return LostAnswer(background=response.background)
+
+    async def _lose_answers(self, request: Request) -> Response:
+        path, count = request.query_params.get("path", ""), int(request.query_params.get("count", "1"))
+        if not path.startswith("/v1/") or count < 0:
+            return JSONResponse({"error": "path must be an API path (/v1/...) and count at least 0"}, 400)
+        self._answers_to_lose[path] = count
+        return JSONResponse({"path": path, "count": count})
 
     def _api_key(self, request: Request) -> str:
         scheme, _, key = request.headers.get("Authorization", "").partition(" ")
