@@ -7,6 +7,7 @@ signed with Stripe's algorithm) with the official SDK on the orders side.
 from __future__ import annotations
 
 import io
+import time
 import uuid
 
 import httpx
@@ -18,8 +19,8 @@ from ticketflow_local.flow import Flow, wait_until
 ORDERS = service_url("orders")
 
 
-def stripe_control(path: str, **params: str) -> dict:
-    response = httpx.post(f"{stack_env()['STRIPE_API_BASE']}/_test/{path}", params=params, timeout=30)
+def stripe_control(action: str, /, **params: str) -> dict:
+    response = httpx.post(f"{stack_env()['STRIPE_API_BASE']}/_test/{action}", params=params, timeout=30)
     response.raise_for_status()
     return response.json()
 
@@ -124,6 +125,33 @@ def test_cancelling_a_settled_card_order_refunds_it_and_voids_its_tickets(flow: 
     assert flow.http.get(f"{ORDERS}/v1/events/{event['id']}").json()["sold"] == before - 2
     refunds = httpx.get(f"{stack_env()['STRIPE_API_BASE']}/_test/events", params={"type": "charge.refunded"}).json()
     assert any(e["data"]["object"]["metadata"].get("order_id") == receipt["order_id"] for e in refunds["data"])
+
+
+def test_a_checkout_retried_after_lost_answers_gets_the_session_stripe_already_created(
+        flow: Flow, event: dict) -> None:
+    order = flow.place_order(event["id"], 1, payment_method="card")
+    assert order["status"] == "requested"
+    # Stripe creates the session, but neither its answer nor the SDK's two retries' answers arrive.
+    stripe_control("lose-answers", path="/v1/checkout/sessions", count="3")
+    try:
+        lost = flow.http.post(f"{ORDERS}/v1/orders/{order['id']}/checkout")
+    finally:
+        stripe_control("lose-answers", path="/v1/checkout/sessions", count="0")
+    assert (lost.status_code, lost.json()["error"]["code"]) == (502, "payment_provider_unavailable"), lost.text
+    assert flow.order(order["id"])["status"] == "requested"
+
+    time.sleep(1.1)  # the retry comes a clock second later: its parameters must still be the first ones
+    retried = flow.http.post(f"{ORDERS}/v1/orders/{order['id']}/checkout")
+    assert retried.status_code == 200, retried.text
+    stripe_api = f"{stack_env()['STRIPE_API_BASE']}/v1/checkout/sessions"
+    session = httpx.get(f"{stripe_api}/{session_id(retried.json()['checkout_url'])}",
+                        headers={"Authorization": f"Bearer {stack_env()['STRIPE_API_KEY']}"}).json()
+    assert session["client_reference_id"] == order["id"]
+    assert flow.order(order["id"])["status"] == "payment_pending"
+
+    stripe_control(f"checkout/sessions/{session['id']}/complete")
+    assert flow.order(order["id"])["status"] == "settled"
+    tickets_issued(flow, order["id"], 1)
 
 
 def test_staff_endpoints_need_a_token_with_the_right_scope(flow: Flow, event: dict) -> None:

@@ -27,6 +27,19 @@ class WebhookRejected(Exception):
         self.message = message
 
 
+# Stripe refuses a Checkout Session that expires sooner than 30 minutes after its creation;
+# the extra minute covers the time the request takes.
+SHORTEST_CHECKOUT = timedelta(minutes=31)
+
+
+def checkout_deadline(current: datetime | None, now: datetime, ttl: timedelta) -> datetime:
+    """When an order's Checkout Session expires, in whole seconds as Stripe takes it: the order's
+    ``current`` deadline while Stripe still accepts it, so every attempt sends the same one; a new
+    deadline ``ttl`` from ``now`` when there is none or it is too close."""
+    deadline = current if current is not None and current - now >= SHORTEST_CHECKOUT else now + ttl
+    return deadline.replace(microsecond=0)
+
+
 @dataclass(frozen=True)
 class CheckoutSession:
     id: str
@@ -54,8 +67,9 @@ class StripeGateway:
         self.tolerance = tolerance_seconds
 
     async def create_checkout_session(self, *, order_id: str, order_number: str, email: str, currency: str,
-                                      lines: list[CheckoutLine]) -> CheckoutSession:
-        expires_at = datetime.now(UTC) + self.checkout_ttl
+                                      lines: list[CheckoutLine], expires_at: datetime) -> CheckoutSession:
+        """``expires_at`` comes from the order, not the clock: a retry must send Stripe the very
+        parameters of the first attempt, or Stripe refuses its idempotency key."""
         params: dict[str, Any] = {
             "mode": "payment",
             "client_reference_id": order_id,

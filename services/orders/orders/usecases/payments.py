@@ -21,7 +21,7 @@ from ticketflow_runtime.database import Database
 
 from ..domain import OrderStatus, PaymentMethod
 from ..store.tables import order_lines, orders, stripe_events
-from ..stripe_gateway import CheckoutLine, PaymentProviderError, StripeGateway
+from ..stripe_gateway import CheckoutLine, PaymentProviderError, StripeGateway, checkout_deadline
 from .ordering import cancel, load_order, record_payment, settle, transition
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,7 @@ class PaymentProviderUnavailable(ApiError):
 async def start_checkout(database: Database, gateway: StripeGateway, order_id: uuid.UUID, *, actor: str) -> str:
     """A Stripe Checkout Session for a card order; the order becomes payment_pending. Returns its URL."""
     async with database.unit_of_work() as uow:
-        order = await load_order(uow.session, order_id)
+        order = await load_order(uow.session, order_id, lock=True)
         if order.payment_method != PaymentMethod.CARD.value:
             raise Conflict("not_a_card_order", f"Order {order.number} is paid by {order.payment_method}.")
         if order.status == OrderStatus.PAYMENT_PENDING.value and order.checkout_url:
@@ -47,12 +47,20 @@ async def start_checkout(database: Database, gateway: StripeGateway, order_id: u
                            status=order.status)
         lines = (await uow.session.execute(
             select(order_lines).where(order_lines.c.order_id == order_id).order_by(order_lines.c.line_no))).all()
+        # The session's deadline is the order's hold, kept with the order before Stripe is called.
+        held_until = order.hold_expires_at - HOLD_GRACE if order.hold_expires_at else None
+        expires_at = checkout_deadline(held_until, datetime.now(UTC), gateway.checkout_ttl)
+        if expires_at != held_until:
+            await uow.session.execute(
+                update(orders).where(orders.c.id == order_id).values(hold_expires_at=expires_at + HOLD_GRACE))
     try:
-        # The idempotency key is the order's: a retry after a lost answer gets the same session.
+        # The idempotency key is the order's and so are all the parameters: a retry after a lost
+        # answer gets the session Stripe already created.
         session = await gateway.create_checkout_session(
             order_id=str(order.id), order_number=order.number, email=order.buyer_email, currency=order.currency,
             lines=[CheckoutLine(name=line.ticket_type_name, unit_gross=line.gross // line.quantity,
                                 quantity=line.quantity) for line in lines],
+            expires_at=expires_at,
         )
     except PaymentProviderError as error:
         raise PaymentProviderUnavailable(f"Card payment could not be started: {error}") from error
