@@ -1,7 +1,7 @@
 """Benchmark of the checkin service: online scans, and the offline download of a large event.
 
     python -m ticketflow_local.bench.checkin [--tickets 50000] [--seconds 10] [--windows 3]
-                                             [--concurrency 32] [--downstream running|stopped]
+                                             [--concurrency 32] [--rate 1000] [--downstream running|stopped]
 
 The event's tickets are bulk-loaded into the checkin projection (COPY), each
 with a QR code signed by the event's Ed25519 key, as issuance would have sent
@@ -9,14 +9,24 @@ them. A registered device then scans distinct tickets over HTTP, and downloads
 the whole event for offline scanning.
 
 The scans are sent by wrk (Debian's package, installed when missing), whose C
-event loop takes a small share of the two cores the services also run on; it
-keeps ``--concurrency`` requests in flight for ``--seconds``, each the next
-ticket under a fresh nonce (``scans.lua``), in ``--windows`` windows; the
+event loop takes a small share of the two cores the services also run on, from
+``--concurrency`` gates (connections), each scanning the next ticket under a
+fresh nonce (``scans.lua``), in ``--windows`` windows of ``--seconds``; the
 window with the median p99 is reported, beside every window's figures, since
-this machine's speed drifts within minutes. Without wrk, an aiohttp client
-sends ``--scans`` scans instead. The same wrk load then measures the machine's
-floor: a bare application that only stores each scan's nonce (``floor_app``).
-The offline download is of an event of ``--tickets`` of its own.
+this machine's speed drifts within minutes. Two loads are measured:
+
+- gates at ``--rate`` scans per second (the target's measure): after each
+  answer a gate waits a random pause (exponential, as people arrive at a gate)
+  before its next scan, its mean calibrated by a short probe so that the gates
+  together scan a little above ``--rate``;
+- gates at full speed: each scans again as soon as it has its answer. The
+  service is saturated, so its latency is mostly the queue (on average,
+  concurrency divided by throughput).
+
+Without wrk, an aiohttp client sends ``--scans`` scans at full speed instead.
+The full-speed load then measures the machine's floor: a bare application that
+only stores each scan's nonce (``floor_app``). The offline download is of an
+event of ``--tickets`` of its own.
 
 With ``--downstream stopped`` (``make bench BENCH=checkin-alone``, reported in
 bench-results/checkin-alone.md) the services consuming ticket.checked_in are
@@ -69,6 +79,10 @@ WARM_UP_SECONDS = 6
 # Tickets each measured second may scan: more than the service has carried (about 2,000), so no
 # window runs out of distinct tickets.
 TICKETS_PER_SECOND = 3_500
+# The gates' pace aims this far above the rate asked for: their pauses are random, so a window may
+# fall a little short of the aim.
+PACE_MARGIN = 1.03
+PROBE_SECONDS = 3
 
 
 async def seed_event(count: int) -> tuple[uuid.UUID, list[str]]:
@@ -132,16 +146,34 @@ async def scan_all(payloads: list[str], concurrency: int, token: str) -> tuple[f
 
 
 def scan_with_wrk(payloads: list[str], *, first: int, seconds: int, concurrency: int, token: str,
-                  url: str = CHECKIN) -> dict:
-    """wrk scans payloads[first:] for ``seconds``; its figures (requests, seconds, admitted, p50_ms ...)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".txt") as listing:
+                  url: str = CHECKIN, pause_ms: float = 0) -> dict:
+    """wrk scans payloads[first:] for ``seconds``; its figures (requests, seconds, admitted, p50_ms ...).
+    With ``pause_ms``, each gate waits a random pause of that mean after each answer."""
+    with tempfile.NamedTemporaryFile("w", suffix=".txt") as listing, \
+            tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         listing.write("\n".join(payloads))
         listing.flush()
+        script.write(WRK_SCRIPT.read_text() + (paced(pause_ms) if pause_ms else ""))
+        script.flush()
         run = subprocess.run(
-            [str(WRK), "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "10s", "-s", str(WRK_SCRIPT), url,
+            [str(WRK), "-t1", f"-c{concurrency}", f"-d{seconds}s", "--timeout", "10s", "-s", script.name, url,
              "--", listing.name, str(first + 1), uuid.uuid4().hex[:8], token],
             capture_output=True, text=True, check=True)
     return json.loads(next(line for line in run.stdout.splitlines() if line.startswith("RESULT "))[7:])
+
+
+def paced(pause_ms: float) -> str:
+    """wrk's ``delay`` hook: before each scan, a gate waits an exponential pause of mean ``pause_ms``
+    (people reach a gate at random moments; equal pauses would keep the gates in step)."""
+    return f"\nfunction delay()\n  return -{pause_ms:.3f} * math.log(1 - math.random())\nend\n"
+
+
+def pause_for(rate: float, concurrency: int, probe: dict | None = None, probe_pause_ms: float = 0) -> float:
+    """The mean pause (ms) after each answer for ``concurrency`` gates to scan ``rate`` per second. A gate's
+    cycle is its scan's latency and its pause; ``probe``, a window run with ``probe_pause_ms``, tells the latency."""
+    cycle_ms = 1000 * concurrency / rate
+    latency_ms = 0.0 if probe is None else max(1000 * concurrency / scans_per_second(probe) - probe_pause_ms, 0.0)
+    return max(cycle_ms - latency_ms, 0.0)
 
 
 async def scan_floor(payloads: list[str], *, seconds: int, windows: int, concurrency: int) -> list[dict]:
@@ -217,52 +249,92 @@ def windows_text(runs: list[dict]) -> str:
     return "; ".join(f"{scans_per_second(run):,.0f}/s p99 {run['p99_ms']:.1f} ms" for run in runs)
 
 
+def scan_windows(payloads: list[str], first: int, args: argparse.Namespace, token: str,
+                 pause_ms: float = 0) -> tuple[list[dict], int]:
+    """``args.windows`` windows of wrk's scans from payloads[first:], each with the CPU per scan of
+    every process; and where the next scans start."""
+    runs = []
+    for _ in range(args.windows):
+        sampler = ResourceSampler().start()
+        window = scan_with_wrk(payloads, first=first, seconds=args.seconds, concurrency=args.concurrency,
+                               token=token, pause_ms=pause_ms)
+        # wrk counts with "other"; the scans' ticket.checked_in events are consumed meanwhile by the others.
+        window["cpu"] = cpu_per_unit(sampler, sampler.stop(), window["requests"])
+        runs.append(window)
+        first = past(window, first, args.concurrency)
+    return runs, first
+
+
+def past(window: dict, first: int, concurrency: int) -> int:
+    """Past every ticket the window sent, answered or not when it closed."""
+    return first + window["requests"] + window["other"] + window["errors"] + 2 * concurrency
+
+
+def report_scans(report: Report, run: dict, target_rate: float) -> float:
+    """The window's scans and throughput rows; its scans per second."""
+    rate = scans_per_second(run)
+    answers = {"admitted": run["admitted"], "other": run["other"], "errors": run["errors"]}
+    report.row("scans", f"{run['requests']:,} in {run['seconds']:.1f} s; answers {answers}",
+               ok=run["admitted"] == run["requests"])
+    report.row("throughput", f"**{rate:,.0f} scans/s** (target {target_rate:,.0f})", ok=rate >= target_rate)
+    return rate
+
+
 async def run(args: argparse.Namespace, report: Report) -> None:
     flow = Flow()
     # Scanned tickets are used up: the scans have an event of their own, sized for every window.
-    event_id, payloads = await seed_event(WARM_UP_TICKETS + args.windows * args.seconds * TICKETS_PER_SECOND)
+    paced_tickets = int(2 * args.rate * (PROBE_SECONDS + args.windows * args.seconds))
+    event_id, payloads = await seed_event(
+        WARM_UP_TICKETS + paced_tickets + args.windows * args.seconds * TICKETS_PER_SECOND)
     lists = flow.http.get(f"{CHECKIN}/v1/events/{event_id}/lists").raise_for_status().json()
     device = flow.register_device(str(event_id), [lists[0]["id"]], name="Benchmark scanner")
+    token = device["token"]
+    gates = f"{args.concurrency} gates"
 
-    report.section(f"Check-in: online scans of distinct tickets at concurrency {args.concurrency}")
-    if ensure_package(WRK, "wrk", "the benchmark falls back to an aiohttp client, which takes more of the CPU"):
+    if not ensure_package(WRK, "wrk", "the benchmark falls back to an aiohttp client, which takes more of the CPU"):
+        report.section(f"Check-in: {gates} scanning distinct tickets at full speed (aiohttp)")
+        report.row("gates at a pace", "not measured: it needs wrk")
+        await scan_all(payloads[-200:], args.concurrency, token)  # warm up connections and caches
+        elapsed, latencies, answers = await scan_all(payloads[:args.scans], args.concurrency, token)
+        ms = [s * 1000 for s in latencies]
+        report_scans(report, {"requests": args.scans, "seconds": elapsed, "admitted": answers.get("admitted", 0),
+                              "other": args.scans - answers.get("admitted", 0), "errors": 0}, 1000)
+        report.row("latency", f"p50 {percentile(ms, 50):.1f} ms, p95 {percentile(ms, 95):.1f} ms, "
+                   f"p99 {percentile(ms, 99):.1f} ms at full load")
+    else:
         # Warm up connections, prepared statements and the key cache on tickets of their own.
         scan_with_wrk(payloads[:WARM_UP_TICKETS], first=0, seconds=WARM_UP_SECONDS, concurrency=args.concurrency,
-                      token=device["token"])
-        runs, first = [], WARM_UP_TICKETS
-        for _ in range(args.windows):
-            sampler = ResourceSampler().start()
-            window = scan_with_wrk(payloads, first=first, seconds=args.seconds, concurrency=args.concurrency,
-                                   token=device["token"])
-            # wrk counts with "other"; the scans' ticket.checked_in events are consumed meanwhile by the others.
-            window["cpu"] = cpu_per_unit(sampler, sampler.stop(), window["requests"])
-            runs.append(window)
-            # Past every ticket sent, answered or not when the window closed.
-            first += window["requests"] + window["other"] + window["errors"] + 2 * args.concurrency
-        run = median_window(runs)
-        scans, elapsed = run["requests"], run["seconds"]
-        answers = {"admitted": run["admitted"], "other": run["other"], "errors": run["errors"]}
-        p50, p95, p99 = run["p50_ms"], run["p95_ms"], run["p99_ms"]
-        client = f"wrk, 1 thread; the median of {args.windows} windows of {args.seconds} s by p99"
-        cpu = run["cpu"]
+                      token=token)
+        first = WARM_UP_TICKETS
+        report.section(f"Check-in: {gates} scanning {args.rate:,} distinct tickets per second")
         if args.downstream == "stopped":
             report.row("beside it", "nothing: the consumers of ticket.checked_in are stopped, its events wait in Kafka")
-    else:
-        await scan_all(payloads[-200:], args.concurrency, device["token"])  # warm up connections and caches
-        elapsed, latencies, answers = await scan_all(payloads[:args.scans], args.concurrency, device["token"])
-        scans, ms = args.scans, [s * 1000 for s in latencies]
-        p50, p95, p99 = percentile(ms, 50), percentile(ms, 95), percentile(ms, 99)
-        client = "aiohttp"
-        cpu = None
-    rate = scans / elapsed
-    report.row("scans", f"{scans:,} in {elapsed:.1f} s ({client}); answers {answers}",
-               ok=answers.get("admitted") == scans)
-    report.row("throughput", f"**{rate:,.0f} scans/s** (target 1,000)", ok=rate >= 1000)
-    report.row("latency", f"p50 {p50:.1f} ms, p95 {p95:.1f} ms, **p99 {p99:.1f} ms** (target < 25 ms)", ok=p99 < 25)
-    if cpu:
+        aim = args.rate * PACE_MARGIN
+        probe_pause = pause_for(aim, args.concurrency)
+        probe = scan_with_wrk(payloads, first=first, seconds=PROBE_SECONDS, concurrency=args.concurrency,
+                              token=token, pause_ms=probe_pause)
+        pause = pause_for(aim, args.concurrency, probe, probe_pause)
+        runs, first = scan_windows(payloads, past(probe, first, args.concurrency), args, token, pause_ms=pause)
+        paced_run = median_window(runs)
+        report.row("load", f"after each answer, a gate pauses at random (exponential, mean {pause:.1f} ms, "
+                   f"from a {PROBE_SECONDS} s probe) before its next scan, as people reach a gate; wrk, 1 thread; "
+                   f"the median of {args.windows} windows of {args.seconds} s by p99")
+        report_scans(report, paced_run, args.rate)
+        report.row("latency", f"p50 {paced_run['p50_ms']:.1f} ms, p95 {paced_run['p95_ms']:.1f} ms, "
+                   f"**p99 {paced_run['p99_ms']:.1f} ms** (target < 25 ms)", ok=paced_run["p99_ms"] < 25)
         report.row("every window", windows_text(runs))
-        report.row("CPU per scan", cpu)
-        report.section("Check-in: the floor of this machine, under the same load")
+        report.row("CPU per scan", paced_run["cpu"])
+
+        report.section(f"Check-in: {gates} scanning distinct tickets at full speed")
+        runs, first = scan_windows(payloads, first, args, token)
+        full = median_window(runs)
+        rate = report_scans(report, full, 1000)
+        report.row("latency", f"p50 {full['p50_ms']:.1f} ms, p95 {full['p95_ms']:.1f} ms, p99 {full['p99_ms']:.1f} ms "
+                   f"at full load: every gate waits its turn in the queue, {1000 * args.concurrency / rate:.1f} ms "
+                   "on average at this throughput")
+        report.row("every window", windows_text(runs))
+        report.row("CPU per scan", full["cpu"])
+        report.section("Check-in: the floor of this machine, under the same full-speed load")
         floors = await scan_floor(payloads, seconds=args.seconds, windows=args.windows, concurrency=args.concurrency)
         floor = median_window(floors, by=scans_per_second)
         report.row("HTTP and one durable row per scan",
@@ -295,7 +367,8 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="how long wrk scans, per window")
     parser.add_argument("--windows", type=int, default=3, help="measured windows; the median one is reported")
     parser.add_argument("--scans", type=int, default=10_000, help="scans without wrk")
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=32, help="gates, each one connection")
+    parser.add_argument("--rate", type=int, default=1000, help="scans per second of all gates together, paced")
     parser.add_argument("--downstream", choices=["running", "stopped"], default="running",
                         help="stopped: the checkin service alone, the consumers of its events stopped")
     args = parser.parse_args()
