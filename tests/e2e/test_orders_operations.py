@@ -5,21 +5,11 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import asyncpg
 import httpx
 
-from test_payment_methods import ORDERS, public_order
+from test_payment_methods import ORDERS, orders_db, public_order
 from test_ticket_orders_view import staff_event
-from ticketflow_local.config import stack_env
 from ticketflow_local.flow import Flow, wait_until
-
-
-async def orders_db(statement: str, *args) -> None:
-    connection = await asyncpg.connect(stack_env()["ORDERS_DATABASE_URL"].replace("+asyncpg", ""))
-    try:
-        await connection.execute(statement, *args)
-    finally:
-        await connection.close()
 
 
 def test_an_unpaid_checkout_gives_its_tickets_back_when_the_hold_expires(flow: Flow) -> None:

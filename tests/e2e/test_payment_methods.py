@@ -6,10 +6,12 @@ signed with Stripe's algorithm) with the official SDK on the orders side.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import time
 import uuid
 
+import asyncpg
 import httpx
 from pypdf import PdfReader
 
@@ -23,6 +25,20 @@ def stripe_control(action: str, /, **params: str) -> dict:
     response = httpx.post(f"{stack_env()['STRIPE_API_BASE']}/_test/{action}", params=params, timeout=30)
     response.raise_for_status()
     return response.json()
+
+
+async def orders_db(statement: str, *args) -> None:
+    connection = await asyncpg.connect(stack_env()["ORDERS_DATABASE_URL"].replace("+asyncpg", ""))
+    try:
+        await connection.execute(statement, *args)
+    finally:
+        await connection.close()
+
+
+def stripe_session(checkout_session_id: str) -> dict:
+    """The Checkout Session as Stripe's API returns it."""
+    return httpx.get(f"{stack_env()['STRIPE_API_BASE']}/v1/checkout/sessions/{checkout_session_id}",
+                     headers={"Authorization": f"Bearer {stack_env()['STRIPE_API_KEY']}"}).raise_for_status().json()
 
 
 def session_id(checkout_url: str) -> str:
@@ -143,15 +159,31 @@ def test_a_checkout_retried_after_lost_answers_gets_the_session_stripe_already_c
     time.sleep(1.1)  # the retry comes a clock second later: its parameters must still be the first ones
     retried = flow.http.post(f"{ORDERS}/v1/orders/{order['id']}/checkout")
     assert retried.status_code == 200, retried.text
-    stripe_api = f"{stack_env()['STRIPE_API_BASE']}/v1/checkout/sessions"
-    session = httpx.get(f"{stripe_api}/{session_id(retried.json()['checkout_url'])}",
-                        headers={"Authorization": f"Bearer {stack_env()['STRIPE_API_KEY']}"}).json()
+    session = stripe_session(session_id(retried.json()["checkout_url"]))
     assert session["client_reference_id"] == order["id"]
     assert flow.order(order["id"])["status"] == "payment_pending"
 
     stripe_control(f"checkout/sessions/{session['id']}/complete")
     assert flow.order(order["id"])["status"] == "settled"
     tickets_issued(flow, order["id"], 1)
+
+
+def test_a_checkout_retried_too_late_for_its_deadline_gets_a_session_with_a_new_one(flow: Flow, event: dict) -> None:
+    order = flow.place_order(event["id"], 1, payment_method="card")
+    stripe_control("lose-answers", path="/v1/checkout/sessions", count="3")
+    try:
+        assert flow.http.post(f"{ORDERS}/v1/orders/{order['id']}/checkout").status_code == 502
+    finally:
+        stripe_control("lose-answers", path="/v1/checkout/sessions", count="0")
+    # As if the retry came 40 minutes later: the session's deadline would be closer than Stripe's 30 minutes.
+    asyncio.run(orders_db("UPDATE orders SET hold_expires_at = now() + interval '25 minutes' WHERE id = $1",
+                          uuid.UUID(order["id"])))
+    retried = flow.http.post(f"{ORDERS}/v1/orders/{order['id']}/checkout")
+    assert retried.status_code == 200, retried.text
+    session = stripe_session(session_id(retried.json()["checkout_url"]))
+    assert session["client_reference_id"] == order["id"] and session["expires_at"] - time.time() > 50 * 60
+    stripe_control(f"checkout/sessions/{session['id']}/complete")
+    assert flow.order(order["id"])["status"] == "settled"
 
 
 def test_staff_endpoints_need_a_token_with_the_right_scope(flow: Flow, event: dict) -> None:

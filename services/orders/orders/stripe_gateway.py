@@ -69,7 +69,9 @@ class StripeGateway:
     async def create_checkout_session(self, *, order_id: str, order_number: str, email: str, currency: str,
                                       lines: list[CheckoutLine], expires_at: datetime) -> CheckoutSession:
         """``expires_at`` comes from the order, not the clock: a retry must send Stripe the very
-        parameters of the first attempt, or Stripe refuses its idempotency key."""
+        parameters of the first attempt, or Stripe refuses its idempotency key. The key names the
+        deadline too: a renewed deadline is a new session (its predecessor's URL never reached
+        anyone, since an order keeps a session's URL only once Stripe's answer arrived)."""
         params: dict[str, Any] = {
             "mode": "payment",
             "client_reference_id": order_id,
@@ -89,7 +91,7 @@ class StripeGateway:
         }
         try:
             session = await self.client.v1.checkout.sessions.create_async(
-                params, options={"idempotency_key": f"checkout-{order_id}"}
+                params, options={"idempotency_key": f"checkout-{order_id}-{params['expires_at']}"}
             )
         except stripe.StripeError as error:
             raise PaymentProviderError(str(error.user_message or error)) from error

@@ -54,8 +54,8 @@ async def start_checkout(database: Database, gateway: StripeGateway, order_id: u
             await uow.session.execute(
                 update(orders).where(orders.c.id == order_id).values(hold_expires_at=expires_at + HOLD_GRACE))
     try:
-        # The idempotency key is the order's and so are all the parameters: a retry after a lost
-        # answer gets the session Stripe already created.
+        # The idempotency key is the order's and its deadline's, and so are all the parameters:
+        # a retry after a lost answer gets the session Stripe already created.
         session = await gateway.create_checkout_session(
             order_id=str(order.id), order_number=order.number, email=order.buyer_email, currency=order.currency,
             lines=[CheckoutLine(name=line.ticket_type_name, unit_gross=line.gross // line.quantity,
