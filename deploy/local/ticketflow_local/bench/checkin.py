@@ -282,7 +282,8 @@ def report_scans(report: Report, run: dict, target_rate: float) -> float:
 
 async def run(args: argparse.Namespace, report: Report) -> None:
     flow = Flow()
-    # Scanned tickets are used up: the scans have an event of their own, sized for every window.
+    # Scanned tickets are used up: the scans have an event of their own, sized for every window
+    # (the paced ones for twice their rate, should the pauses come out short).
     paced_tickets = int(2 * args.rate * (PROBE_SECONDS + args.windows * args.seconds))
     event_id, payloads = await seed_event(
         WARM_UP_TICKETS + paced_tickets + args.windows * args.seconds * TICKETS_PER_SECOND)
