@@ -143,16 +143,21 @@ def test_cancelling_a_settled_card_order_refunds_it_and_voids_its_tickets(flow: 
     assert any(e["data"]["object"]["metadata"].get("order_id") == receipt["order_id"] for e in refunds["data"])
 
 
+def checkout_with_answers_lost(flow: Flow, order_id: str) -> httpx.Response:
+    """The order's checkout, Stripe creating the session but neither its answer nor the SDK's two
+    retries' answers arriving."""
+    stripe_control("lose-answers", path="/v1/checkout/sessions", count="3")
+    try:
+        return flow.http.post(f"{ORDERS}/v1/orders/{order_id}/checkout")
+    finally:
+        stripe_control("lose-answers", path="/v1/checkout/sessions", count="0")
+
+
 def test_a_checkout_retried_after_lost_answers_gets_the_session_stripe_already_created(
         flow: Flow, event: dict) -> None:
     order = flow.place_order(event["id"], 1, payment_method="card")
     assert order["status"] == "requested"
-    # Stripe creates the session, but neither its answer nor the SDK's two retries' answers arrive.
-    stripe_control("lose-answers", path="/v1/checkout/sessions", count="3")
-    try:
-        lost = flow.http.post(f"{ORDERS}/v1/orders/{order['id']}/checkout")
-    finally:
-        stripe_control("lose-answers", path="/v1/checkout/sessions", count="0")
+    lost = checkout_with_answers_lost(flow, order["id"])
     assert (lost.status_code, lost.json()["error"]["code"]) == (502, "payment_provider_unavailable"), lost.text
     assert flow.order(order["id"])["status"] == "requested"
 
@@ -170,11 +175,7 @@ def test_a_checkout_retried_after_lost_answers_gets_the_session_stripe_already_c
 
 def test_a_checkout_retried_too_late_for_its_deadline_gets_a_session_with_a_new_one(flow: Flow, event: dict) -> None:
     order = flow.place_order(event["id"], 1, payment_method="card")
-    stripe_control("lose-answers", path="/v1/checkout/sessions", count="3")
-    try:
-        assert flow.http.post(f"{ORDERS}/v1/orders/{order['id']}/checkout").status_code == 502
-    finally:
-        stripe_control("lose-answers", path="/v1/checkout/sessions", count="0")
+    assert checkout_with_answers_lost(flow, order["id"]).status_code == 502
     # As if the retry came 40 minutes later: the session's deadline would be closer than Stripe's 30 minutes.
     asyncio.run(orders_db("UPDATE orders SET hold_expires_at = now() + interval '25 minutes' WHERE id = $1",
                           uuid.UUID(order["id"])))

@@ -220,11 +220,11 @@ class StripeStandin:
         return LostAnswer(background=response.background)
 
     async def _lose_answers(self, request: Request) -> Response:
-        path, count = request.query_params.get("path", ""), int(request.query_params.get("count", "1"))
-        if not path.startswith("/v1/") or count < 0:
-            return JSONResponse({"error": "path must be an API path (/v1/...) and count at least 0"}, 400)
-        self._answers_to_lose[path] = count
-        return JSONResponse({"path": path, "count": count})
+        path, count = request.query_params.get("path", ""), request.query_params.get("count", "1")
+        if not path.startswith("/v1/") or not count.isdigit():
+            return JSONResponse({"error": "path must be an API path (/v1/...) and count a whole number"}, 400)
+        self._answers_to_lose[path] = int(count)
+        return JSONResponse({"path": path, "count": int(count)})
 
     def _api_key(self, request: Request) -> str:
         scheme, _, key = request.headers.get("Authorization", "").partition(" ")

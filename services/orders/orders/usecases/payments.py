@@ -47,10 +47,11 @@ async def start_checkout(database: Database, gateway: StripeGateway, order_id: u
                            status=order.status)
         lines = (await uow.session.execute(
             select(order_lines).where(order_lines.c.order_id == order_id).order_by(order_lines.c.line_no))).all()
-        # The session's deadline is the order's hold, kept with the order before Stripe is called.
+        # The session's deadline is the order's hold; a renewed one is kept with the order before
+        # Stripe is called (the hold as placed needs no write: it truncates to the same second).
         held_until = order.hold_expires_at - HOLD_GRACE if order.hold_expires_at else None
         expires_at = checkout_deadline(held_until, datetime.now(UTC), gateway.checkout_ttl)
-        if expires_at != held_until:
+        if held_until is None or expires_at != held_until.replace(microsecond=0):
             await uow.session.execute(
                 update(orders).where(orders.c.id == order_id).values(hold_expires_at=expires_at + HOLD_GRACE))
     try:
