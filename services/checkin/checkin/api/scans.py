@@ -83,7 +83,7 @@ async def scan(body: ScanIn, http: Request, service: ServiceDep, scanner: Scanne
     # The common admission in two statements, its answer already JSON (a device's scan was
     # tried there already by `admit_at_once`); everything else decided in full.
     tried = scanner.device_id is not None and declined_by_fast_route(http)
-    if not tried and (answer := await admission.try_admit(service.database, request, scanner)) is not None:
+    if not tried and (answer := await admission.try_admit(service.database, service.extras["directory"], request, scanner)) is not None:
         return Response(answer, media_type="application/json")
     async with service.database.unit_of_work() as uow:
         decided = await scanning.scan(uow, request, scanner)
@@ -99,7 +99,7 @@ async def admit_at_once(service: Service, request: FastRequest) -> FastAnswer | 
         if scanner is None:
             return None
         scan_input = _scan_input(ScanIn.model_validate_json(request.body), scanner)
-        answer = await admission.try_admit(service.database, scan_input, scanner)
+        answer = await admission.try_admit(service.database, service.extras["directory"], scan_input, scanner)
     except (ApiError, ValidationError):
         return None
     return None if answer is None else FastAnswer(answer.encode())
