@@ -14,7 +14,7 @@ NAME = "checkin"
 
 class GateSettings(ServiceSettings):
     gate_directory_max_tickets: int = Field(
-        default=250_000, ge=0, description="tickets kept in memory for online scans (about 650 bytes each); "
+        default=250_000, ge=0, description="tickets kept in memory for online scans (about 600 bytes each); "
                                            "0 reads every scan's ticket from the database")
     gate_directory_refresh_seconds: float = Field(
         default=1.0, gt=0, description="how often the kept tickets and lists follow their changes")

@@ -12,6 +12,11 @@ admits only while the rows still have those versions: an entry that went
 stale (a reissue, a void, a list's new rules) admits nothing, and the scan is
 decided again from the database. So the directory may lag; it cannot let in
 what the database would refuse.
+
+Tickets are stored as tuples of plain values (ids as integers): Python's
+collector stops tracking such tuples, so an event of a hundred thousand
+tickets adds nothing to the pauses of its full collections, which would
+otherwise walk half a million objects and stall every scan in flight.
 """
 
 from __future__ import annotations
@@ -69,7 +74,7 @@ class _Event:
     __slots__ = ("tickets", "shared", "cursor", "loaded", "last_asked")
 
     def __init__(self) -> None:
-        self.tickets: dict[uuid.UUID, TicketEntry] = {}
+        self.tickets: dict[int, tuple] = {}  # by the ticket id's integer: `_stored`
         self.shared: dict = {}  # values many of its tickets have (types, companies), kept once
         self.cursor = 0
         self.loaded = False
@@ -109,11 +114,11 @@ class GateDirectory:
             self._asked.set()
             return None
         event.last_asked = time.monotonic()
-        ticket = event.tickets.get(ticket_id)
+        stored = event.tickets.get(ticket_id.int)
         check_list = self._lists.get(list_id)
-        if ticket is None or check_list is None:
+        if stored is None or check_list is None:
             return None
-        return ticket, check_list
+        return _entry(ticket_id, event_id, stored), check_list
 
     @property
     def ticket_count(self) -> int:
@@ -154,17 +159,6 @@ class GateDirectory:
             rows = await connection.fetch(_LISTS, event_ids)
         self._lists = {row["id"]: ListEntry(**row) for row in rows}
 
-    @staticmethod
-    def _entry(event_id: uuid.UUID, event: _Event, row) -> TicketEntry:
-        shared = event.shared  # a third less memory
-        return TicketEntry(
-            id=row["id"], number=row["number"], event_id=event_id,
-            ticket_type_id=shared.setdefault(row["ticket_type_id"], row["ticket_type_id"]),
-            ticket_type_name=shared.setdefault(row["ticket_type_name"], row["ticket_type_name"]),
-            secret_version=row["secret_version"], voided=row["voided"], holder_name=row["holder_name"],
-            holder_company=shared.setdefault(row["holder_company"], row["holder_company"]),
-            holder_person_id=row["holder_person_id"], traceparent=row["traceparent"], change_seq=row["change_seq"])
-
     async def _follow(self, event_id: uuid.UUID, event: _Event) -> None:
         while True:
             if not event.loaded and self.ticket_count >= self.max_tickets:
@@ -172,9 +166,34 @@ class GateDirectory:
             async with self.database.driver_connection() as connection:
                 rows = await connection.fetch(_TICKETS_CHANGED, event_id, event.cursor, self.page_size)
             for row in rows:
-                event.tickets[row["id"]] = self._entry(event_id, event, row)
+                event.tickets[row["id"].int] = _stored(row, event.shared)
             if rows:
                 event.cursor = rows[-1]["change_seq"]
             if len(rows) < self.page_size:
                 event.loaded = True
                 return
+
+
+def _stored(row, shared: dict) -> tuple:
+    """A ticket row as kept: plain values only (see the module's docstring), shared ones once."""
+    return (row["number"], _integer(row["ticket_type_id"]), shared.setdefault(row["ticket_type_name"],
+            row["ticket_type_name"]), row["secret_version"], row["voided"], row["holder_name"],
+            shared.setdefault(row["holder_company"], row["holder_company"]), _integer(row["holder_person_id"]),
+            row["traceparent"], row["change_seq"])
+
+
+def _entry(ticket_id: uuid.UUID, event_id: uuid.UUID, stored: tuple) -> TicketEntry:
+    (number, ticket_type_id, ticket_type_name, secret_version, voided, holder_name, holder_company,
+     holder_person_id, traceparent, change_seq) = stored
+    return TicketEntry(id=ticket_id, number=number, event_id=event_id, ticket_type_id=_uuid(ticket_type_id),
+                       ticket_type_name=ticket_type_name, secret_version=secret_version, voided=voided,
+                       holder_name=holder_name, holder_company=holder_company,
+                       holder_person_id=_uuid(holder_person_id), traceparent=traceparent, change_seq=change_seq)
+
+
+def _integer(value: uuid.UUID | None) -> int | None:
+    return None if value is None else value.int
+
+
+def _uuid(value: int | None) -> uuid.UUID | None:
+    return None if value is None else uuid.UUID(int=value)

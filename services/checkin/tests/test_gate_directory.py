@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import uuid
 from contextlib import asynccontextmanager
 
@@ -115,5 +116,25 @@ def test_a_directory_of_no_tickets_reads_nothing() -> None:
         assert directory.entries(event_id, database.tickets[event_id][0]["id"], list_of(event_id)) is None
         await directory.refresh()
         assert database.pages == 0
+
+    asyncio.run(scenario())
+
+
+def test_kept_tickets_are_out_of_the_collectors_sight() -> None:
+    """A full collection walks every tracked object: a large event's tickets must not add to its pauses."""
+    database = FakeDatabase()
+    event_id = event_of(database, 10_000)
+    for n, row in enumerate(database.tickets[event_id]):
+        row.update(ticket_type_id=uuid.uuid4(), holder_person_id=uuid.uuid4(), holder_name=f"Attendee {n}")
+    directory = GateDirectory(database, page_size=10_000)
+
+    async def scenario():
+        directory.entries(event_id, uuid.uuid4(), list_of(event_id))
+        gc.collect()
+        before = len(gc.get_objects())
+        await directory.refresh()
+        gc.collect()
+        assert directory.ticket_count == 10_000
+        assert len(gc.get_objects()) - before < 100
 
     asyncio.run(scenario())
