@@ -1,4 +1,5 @@
-"""The gate directory on the real checkin database: a scan decided from a stale copy admits nothing.
+"""The copies gates decide from, on the real checkin database: the gate directory (a scan decided
+from a stale copy admits nothing) and offline scanners' downloads (no change is skipped).
 
 The directory is driven by hand here (no timer), so each test knows exactly
 which copy a decision is made from: the services' own directory refreshes
@@ -7,6 +8,7 @@ every second and could not be caught stale on purpose.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -15,7 +17,7 @@ import pytest
 
 from checkin.access import Scanner
 from checkin.directory import GateDirectory
-from checkin.usecases import admission, projection, scanning
+from checkin.usecases import admission, offline, projection, scanning
 from ticketflow_local.bench.checkin import seed_event
 from ticketflow_local.config import stack_env
 from ticketflow_runtime.database import Database
@@ -130,3 +132,33 @@ async def test_a_decided_nonce_admits_nothing_more(gate: Gate) -> None:
 
     assert await gate.try_admit(3, nonce) is None, "another ticket under a decided nonce"
     assert await gate.admissions(3) == 0
+
+
+async def void(database: Database, gate: Gate, n: int) -> None:
+    async with database.unit_of_work() as uow:
+        await void_in(uow, gate, n)
+
+
+async def void_in(uow, gate: Gate, n: int) -> None:
+    await projection.record_voided(uow, TicketVoided(
+        ticket_id=gate.ticket_id(n), ticket_number=f"TB-VOID-{n}", order_id=uuid.uuid4(), event_id=gate.event_id,
+        reason="order cancelled", voided_at=datetime.now(UTC)))
+
+
+async def test_an_offline_download_skips_no_change_committed_out_of_order(gate: Gate) -> None:
+    """A void that took its change number first but commits last is still in the next download."""
+    database = gate.database
+    async with database.sessions() as session:
+        start = (await offline.sync(session, gate.event_id, after=0, limit=100, scanner=gate.scanner))["cursor"]
+    async with database.unit_of_work() as first:
+        await void_in(first, gate, 0)  # takes its number, then stays open
+        second = asyncio.create_task(void(database, gate, 1))
+        await asyncio.wait({second}, timeout=0.5)
+        async with database.sessions() as session:
+            between = await offline.sync(session, gate.event_id, after=start, limit=100, scanner=gate.scanner)
+    await second
+    async with database.sessions() as session:
+        after = await offline.sync(session, gate.event_id, after=between["cursor"], limit=100, scanner=gate.scanner)
+
+    seen = {ticket["id"] for page in (between, after) for ticket in page["tickets"] if ticket["voided"]}
+    assert seen == {gate.ticket_id(0), gate.ticket_id(1)}

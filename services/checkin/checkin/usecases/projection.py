@@ -3,6 +3,13 @@
 Events come on different topics, so they may arrive in any order: every handler
 upserts, a higher secret version always wins, and a void sticks. Every change
 takes the next ``ticket_changes`` number, the cursor scanners sync from.
+
+A sequence number is taken before its transaction commits, so two transactions
+changing tickets at once could commit out of order: a scanner syncing in
+between would read the higher number, hold it as its cursor, and never see the
+lower one (a void, a reissue). So the transactions that number changes take
+one lock first (`_number_changes`), held until they commit: the numbers
+become visible in order.
 """
 
 from __future__ import annotations
@@ -10,7 +17,9 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import case, func
+import zlib
+
+from sqlalchemy import case, func, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,11 +30,19 @@ from ticketflow_schemas import qr
 from ..store.tables import check_in_lists, signing_keys, ticket_changes, tickets
 
 DEFAULT_LIST_NAME = "Main entrance"
+_CHANGES_LOCK = zlib.crc32(b"ticketflow-checkin-ticket-changes")
+
+
+async def _number_changes(session: AsyncSession) -> None:
+    """First in a handler that takes ``ticket_changes`` numbers: one such transaction at a time. Taken before
+    the handler's writes, so that no transaction holds it while it waits for another's row."""
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _CHANGES_LOCK})
 
 
 async def record_issued_tickets(uow: UnitOfWork, issued: list[Delivery[contracts.TicketIssued]]) -> None:
     """Learn a batch of issued tickets, their events' public keys and default lists: a statement per table."""
     session = uow.session
+    await _number_changes(session)
     await _record_keys(session, [delivery.event for delivery in issued])
     updated = datetime.now(UTC)
     # ticket.assigned may have come first (another topic) and created the row: keep its holder.
@@ -44,6 +61,7 @@ async def record_issued_tickets(uow: UnitOfWork, issued: list[Delivery[contracts
 
 async def record_reissues(uow: UnitOfWork, reissued: list[Delivery[contracts.TicketReissued]]) -> None:
     """The new secret versions make every older QR code of their tickets answer "revoked"."""
+    await _number_changes(uow.session)
     await _record_keys(uow.session, [delivery.event for delivery in reissued])
     await _upsert_tickets(uow.session, [
         (d.event, None if d.event.holder_unchanged else (d.event.holder or False), d.traceparent) for d in reissued])
@@ -51,11 +69,13 @@ async def record_reissues(uow: UnitOfWork, reissued: list[Delivery[contracts.Tic
 
 async def record_assignments(uow: UnitOfWork, assigned: list[Delivery[contracts.TicketAssigned]]) -> None:
     # ticket.assigned may arrive before ticket.issued (another topic): either creates the row.
+    await _number_changes(uow.session)
     await _upsert_tickets(uow.session, [(d.event, d.event.holder or False, d.traceparent) for d in assigned])
 
 
 async def record_voided(uow: UnitOfWork, event: contracts.TicketVoided) -> None:
     """A voided ticket is refused at the gate, even if its issue has not reached the gate yet."""
+    await _number_changes(uow.session)
     now = datetime.now(UTC)
     await uow.session.execute(
         insert(tickets)
