@@ -4,7 +4,7 @@ An online admission needs the ticket's row and its check-in list's. Reading
 them is a round trip to PostgreSQL per scan (or per batch of scans), half of
 the gate's common case. The directory loads an event's tickets and lists once,
 when the event's first scan arrives, and then follows their changes by the
-tickets' change cursor (the one offline scanners sync by).
+tickets' change cursor (the one offline scanners sync by, numbered in commit order).
 
 It is never the authority. Each entry carries the version it was read at (a
 ticket's ``change_seq``, a list row's ``xmin``), and the admission statement
@@ -71,13 +71,12 @@ _LISTS = ("SELECT id, event_id, name, ticket_type_ids, valid_from, valid_until, 
 
 
 class _Event:
-    __slots__ = ("tickets", "shared", "cursor", "read_from", "loaded", "last_asked")
+    __slots__ = ("tickets", "shared", "cursor", "loaded", "last_asked")
 
     def __init__(self) -> None:
         self.tickets: dict[int, tuple] = {}  # by the ticket id's integer: `_stored`
         self.shared: dict = {}  # values many of its tickets have (types, companies), kept once
-        self.cursor = 0  # the highest change read
-        self.read_from = 0  # where the next refresh reads from (`_follow`)
+        self.cursor = 0
         self.loaded = False
         self.last_asked = time.monotonic()
 
@@ -156,31 +155,22 @@ class GateDirectory:
         for event_id, event in list(self._events.items()):
             await self._follow(event_id, event)
         event_ids = [event_id for event_id, event in self._events.items() if event.loaded]
-        rows = []
-        if event_ids:
-            async with self.database.driver_connection() as connection:
-                rows = await connection.fetch(_LISTS, event_ids)
+        async with self.database.driver_connection() as connection:
+            rows = await connection.fetch(_LISTS, event_ids)
         self._lists = {row["id"]: ListEntry(**row) for row in rows}
 
     async def _follow(self, event_id: uuid.UUID, event: _Event) -> None:
-        # A change's number is taken before its transaction commits, so one may appear below the
-        # cursor after a higher one was read: each refresh reads again what the one before read (a
-        # second's worth; not the first load, all of it). A change later still is missed, and costs
-        # only the database reads of a stale entry (see the module's docstring).
-        after, known, loaded = event.read_from, event.cursor, event.loaded
         while True:
             if not event.loaded and self.ticket_count >= self.max_tickets:
                 return  # full: this event's scans read the database
             async with self.database.driver_connection() as connection:
-                rows = await connection.fetch(_TICKETS_CHANGED, event_id, after, self.page_size)
+                rows = await connection.fetch(_TICKETS_CHANGED, event_id, event.cursor, self.page_size)
             for row in rows:
                 event.tickets[row["id"].int] = _stored(row, event.shared)
             if rows:
-                after = rows[-1]["change_seq"]
-                event.cursor = max(event.cursor, after)
+                event.cursor = rows[-1]["change_seq"]
             if len(rows) < self.page_size:
                 event.loaded = True
-                event.read_from = known if loaded else event.cursor
                 return
 
 

@@ -138,27 +138,3 @@ def test_kept_tickets_are_out_of_the_collectors_sight() -> None:
         assert len(gc.get_objects()) - before < 100
 
     asyncio.run(scenario())
-
-
-def test_a_change_committed_below_the_cursor_is_read_at_the_next_refresh() -> None:
-    """Change numbers are taken before commit: a lower one may become visible after a higher one."""
-    database = FakeDatabase()
-    event_id = event_of(database, 2)
-    directory = GateDirectory(database)
-    late = database.tickets[event_id][0]
-
-    async def scenario():
-        directory.entries(event_id, late["id"], list_of(event_id))
-        await directory.refresh()
-        database.tickets[event_id].append(ticket_row(event_id, 20))
-        await directory.refresh()
-        pages = database.pages
-        database.tickets[event_id].insert(2, ticket_row(event_id, 10, ticket_id=late["id"], voided=True))
-        await directory.refresh()
-        assert directory.entries(event_id, late["id"], list_of(event_id))[0].voided is True
-        await directory.refresh()
-        await directory.refresh()
-        assert database.pages == pages + 3, "a page a refresh once the event is loaded"
-        assert directory.ticket_count == 3
-
-    asyncio.run(scenario())
