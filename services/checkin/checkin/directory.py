@@ -28,9 +28,13 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
+from prometheus_client import Gauge
+
 from ticketflow_runtime.database import Database
 
 log = logging.getLogger(__name__)
+
+DIRECTORY_TICKETS = Gauge("ticketflow_gate_directory_tickets", "Tickets the gate directory keeps in memory")
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +157,12 @@ class GateDirectory:
         for event_id in [e for e, event in self._events.items() if now - event.last_asked > self.idle_seconds]:
             del self._events[event_id]
         for event_id, event in list(self._events.items()):
+            loaded = event.loaded
             await self._follow(event_id, event)
+            if event.loaded and not loaded:
+                log.info("gate directory loaded an event", extra={"event_id": str(event_id),
+                                                                   "tickets": len(event.tickets)})
+        DIRECTORY_TICKETS.set(self.ticket_count)
         event_ids = [event_id for event_id, event in self._events.items() if event.loaded]
         async with self.database.driver_connection() as connection:
             rows = await connection.fetch(_LISTS, event_ids)
