@@ -21,7 +21,6 @@ otherwise walk half a million objects and stall every scan in flight.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
@@ -31,6 +30,7 @@ from datetime import datetime
 from prometheus_client import Gauge
 
 from ticketflow_runtime.database import Database
+from ticketflow_runtime.worker import DrainingWorker
 
 log = logging.getLogger(__name__)
 
@@ -85,27 +85,27 @@ class _Event:
         self.last_asked = time.monotonic()
 
 
-class GateDirectory:
+class GateDirectory(DrainingWorker):
     """Tickets and check-in lists of the events being scanned, at most ``max_tickets`` in all (0: none).
 
-    An event is loaded when first asked for, in pages of ``page_size`` (the
-    event loop serves scans between pages), then refreshed every
-    ``refresh_seconds``; an event not asked for in ``idle_seconds`` is dropped.
+    An event is loaded when first asked for (which wakes the worker), in pages
+    of ``page_size`` (the event loop serves scans between pages), then refreshed
+    every ``refresh_seconds``; an event not asked for in ``idle_seconds`` is dropped.
     """
 
     name = "gate-directory"
 
     def __init__(self, database: Database, *, refresh_seconds: float = 1.0, idle_seconds: float = 900.0,
                  max_tickets: int = 250_000, page_size: int = 2_000) -> None:
-        self.database = database
-        self.refresh_seconds = refresh_seconds
+        # A refresh that fails (the database is away) is tried again at the next one: scans read
+        # the database themselves meanwhile.
+        super().__init__(database=database, channel=None, batch_size=1, poll_seconds=refresh_seconds,
+                         max_backoff=refresh_seconds)
         self.idle_seconds = idle_seconds
         self.max_tickets = max_tickets
         self.page_size = page_size
         self._events: dict[uuid.UUID, _Event] = {}
         self._lists: dict[uuid.UUID, ListEntry] = {}
-        self._asked = asyncio.Event()
-        self._task: asyncio.Task | None = None
 
     def entries(self, event_id: uuid.UUID, ticket_id: uuid.UUID,
                 list_id: uuid.UUID) -> tuple[TicketEntry, ListEntry] | None:
@@ -115,7 +115,7 @@ class GateDirectory:
         event = self._events.get(event_id)
         if event is None:
             self._events[event_id] = _Event()
-            self._asked.set()
+            self.wake()
             return None
         event.last_asked = time.monotonic()
         stored = event.tickets.get(ticket_id.int)
@@ -128,28 +128,9 @@ class GateDirectory:
     def ticket_count(self) -> int:
         return sum(len(event.tickets) for event in self._events.values())
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=self.name)
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-
-    async def _run(self) -> None:
-        while True:
-            try:
-                await asyncio.wait_for(self._asked.wait(), timeout=self.refresh_seconds)
-            except TimeoutError:
-                pass
-            self._asked.clear()
-            try:
-                await self.refresh()
-            except Exception as error:  # the database is away: scans read it themselves meanwhile
-                log.warning("gate directory not refreshed: %r", error)
+    async def work_once(self) -> int:
+        await self.refresh()
+        return 0  # then wait for the next refresh, or for an event asked for
 
     async def refresh(self) -> None:
         """Drop idle events, read the changes of the others (a new event's every ticket), and their lists."""
@@ -164,12 +145,14 @@ class GateDirectory:
                                                                    "tickets": len(event.tickets)})
         DIRECTORY_TICKETS.set(self.ticket_count)
         event_ids = [event_id for event_id, event in self._events.items() if event.loaded]
-        async with self.database.driver_connection() as connection:
-            rows = await connection.fetch(_LISTS, event_ids)
+        rows = []
+        if event_ids:  # an idle gate reads nothing
+            async with self.database.driver_connection() as connection:
+                rows = await connection.fetch(_LISTS, event_ids)
         self._lists = {row["id"]: ListEntry(**row) for row in rows}
 
     async def _follow(self, event_id: uuid.UUID, event: _Event) -> None:
-        while True:
+        while not self._stopping.is_set():  # a large event's load stops with the service
             if not event.loaded and self.ticket_count >= self.max_tickets:
                 return  # full: this event's scans read the database
             async with self.database.driver_connection() as connection:

@@ -10,7 +10,6 @@ from contextlib import asynccontextmanager
 from checkin.directory import GateDirectory
 
 
-
 def list_of(event_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(event_id, "list")
 

@@ -3,7 +3,9 @@
 The outbox relay and the mail dispatcher are both such workers: a row is
 committed, the worker is woken (``wake`` in the same process, PostgreSQL
 NOTIFY from another), it works in batches until the table is drained, and
-backs off while its downstream (Kafka, SMTP) fails.
+backs off while its downstream (Kafka, SMTP) fails. A worker without a
+``channel`` is woken only by ``wake`` and its polling (the gate directory
+follows ticket changes so).
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ log = logging.getLogger(__name__)
 class DrainingWorker(ABC):
     name: str = "worker"
 
-    def __init__(self, *, database: Database, channel: str, batch_size: int, poll_seconds: float,
+    def __init__(self, *, database: Database, channel: str | None, batch_size: int, poll_seconds: float,
                  max_backoff: float = 10.0, gather_seconds: float = 0.0) -> None:
         self.database = database
         self.gather_seconds = gather_seconds
@@ -48,8 +50,9 @@ class DrainingWorker(ABC):
         """Hook for metrics when a batch fails."""
 
     async def start(self) -> None:
-        self.database.on_wake(self.channel, self.wake)
-        await self._listen()
+        if self.channel is not None:
+            self.database.on_wake(self.channel, self.wake)
+            await self._listen()
         self._task = asyncio.create_task(self._run(), name=self.name)
 
     async def stop(self) -> None:
@@ -76,7 +79,7 @@ class DrainingWorker(ABC):
                 log.warning("%s failed, retrying in %.1fs: %r", self.name, backoff, error)
                 await self._sleep(backoff)
                 backoff = min(backoff * 2, self.max_backoff)
-                if self._listener is None or self._listener.closed:
+                if self.channel is not None and (self._listener is None or self._listener.closed):
                     await self._listen()
                 continue
             if done < self.batch_size:

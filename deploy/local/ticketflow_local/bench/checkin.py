@@ -17,8 +17,8 @@ this machine's speed drifts within minutes. Two loads are measured:
 
 - gates at ``--rate`` scans per second (the target's measure): after each
   answer a gate waits a random pause (exponential, as people arrive at a gate)
-  before its next scan, its mean calibrated by a short probe so that the gates
-  together scan a little above ``--rate``;
+  before its next scan, its mean calibrated by a short probe and then by each
+  window's latency, so that the gates together scan a little above ``--rate``;
 - gates at full speed: each scans again as soon as it has its answer. The
   service is saturated, so its latency is mostly the queue (on average,
   concurrency divided by throughput).
@@ -397,8 +397,8 @@ async def forget_events(event_ids: list[uuid.UUID]) -> bool:
     connection = await asyncpg.connect(plain_database_url("checkin"))
     try:
         async with connection.transaction():
-            # The rows that refer to the tickets go first, so the foreign keys' checks find nothing; made
-            # for each deleted ticket, they would each read all of check_ins (no index serves them).
+            # No foreign-key checks: made for each deleted ticket, each would read all of check_ins (no
+            # index serves them). The rows that refer to the tickets are deleted first, so none dangles.
             await connection.execute("SET LOCAL session_replication_role = replica")
             for statement in _FORGET:
                 await connection.execute(statement, event_ids)

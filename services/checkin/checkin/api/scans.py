@@ -80,10 +80,10 @@ class ScanOut(BaseModel):
              description="Always 200 once the scan is decided: the outcome is in `result`.")
 async def scan(body: ScanIn, http: Request, service: ServiceDep, scanner: ScannerDep) -> Response:
     request = _scan_input(body, scanner)
-    # The common admission in two statements, its answer already JSON (a device's scan was
+    # The common admission in one statement, its answer already JSON (a device's scan was
     # tried there already by `admit_at_once`); everything else decided in full.
     tried = scanner.device_id is not None and declined_by_fast_route(http)
-    if not tried and (answer := await admission.try_admit(service.database, service.extras["directory"], request, scanner)) is not None:
+    if not tried and (answer := await _try_admit(service, request, scanner)) is not None:
         return Response(answer, media_type="application/json")
     async with service.database.unit_of_work() as uow:
         decided = await scanning.scan(uow, request, scanner)
@@ -99,10 +99,14 @@ async def admit_at_once(service: Service, request: FastRequest) -> FastAnswer | 
         if scanner is None:
             return None
         scan_input = _scan_input(ScanIn.model_validate_json(request.body), scanner)
-        answer = await admission.try_admit(service.database, service.extras["directory"], scan_input, scanner)
+        answer = await _try_admit(service, scan_input, scanner)
     except (ApiError, ValidationError):
         return None
     return None if answer is None else FastAnswer(answer.encode())
+
+
+async def _try_admit(service: Service, request: scanning.ScanInput, scanner: Scanner) -> str | None:
+    return await admission.try_admit(service.database, service.extras["directory"], request, scanner)
 
 
 def _scan_input(body: ScanIn, scanner: Scanner) -> scanning.ScanInput:

@@ -15,9 +15,8 @@ become visible in order.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-
 import zlib
+from datetime import UTC, datetime
 
 from sqlalchemy import case, func, text
 from sqlalchemy.dialects.postgresql import insert
