@@ -100,9 +100,8 @@ def _kafka_libs() -> Path:
     return libs
 
 
-def _kafka_properties() -> Path:
-    data = PATHS.kafka / "data"
-    props = PATHS.kafka / "server.properties"
+def kafka_properties(props: Path, data: Path) -> Path:
+    """Write the single-node KRaft broker's properties to ``props``, its logs kept in ``data``."""
     props.write_text(
         "\n".join(
             [
@@ -142,12 +141,26 @@ def _java_command(libs: Path, main: str, *args: str, heap: str = "-Xmx256m") -> 
     ]
 
 
+def new_kafka_cluster_id() -> str:
+    """A random id in Kafka's own form (`Uuid.randomUuid`): url-safe base64 of 16
+    bytes, never starting with "-", which the storage tool would read as an option."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 def _kafka_cluster_id() -> str:
     path = PATHS.kafka / "cluster.id"
     if not path.exists():
-        raw = uuid.uuid4().bytes
-        path.write_text(base64.urlsafe_b64encode(raw).decode().rstrip("="))
+        path.write_text(new_kafka_cluster_id())
     return path.read_text().strip()
+
+
+def kafka_format_command(libs: Path, props: Path, cluster_id: str) -> list[str]:
+    # "--cluster-id=ID" in one word: a stored id from before may start with "-".
+    return _java_command(libs, "kafka.tools.StorageTool", "format", "--ignore-formatted",
+                         f"--cluster-id={cluster_id}", "-c", str(props))
 
 
 def kafka_up() -> bool:
@@ -156,12 +169,12 @@ def kafka_up() -> bool:
         return False
     PATHS.kafka.mkdir(parents=True, exist_ok=True)
     libs = _kafka_libs()
-    props = _kafka_properties()
-    if not (PATHS.kafka / "data" / "meta.properties").exists():
+    data = PATHS.kafka / "data"
+    props = kafka_properties(PATHS.kafka / "server.properties", data)
+    if not (data / "meta.properties").exists():
         log("formatting Kafka storage (KRaft)")
         subprocess.run(
-            _java_command(libs, "kafka.tools.StorageTool", "format", "--ignore-formatted",
-                          "-t", _kafka_cluster_id(), "-c", str(props)),
+            kafka_format_command(libs, props, _kafka_cluster_id()),
             check=True, stdout=subprocess.DEVNULL,
         )
     return _background_server(
