@@ -12,8 +12,8 @@ class HoldSweeper(DrainingWorker):
     name = "hold-sweeper"
 
     def __init__(self, database: Database, *, interval_seconds: float) -> None:
-        # Nothing notifies this channel: the sweeper polls on its interval.
-        super().__init__(database=database, channel="orders_holds", batch_size=100, poll_seconds=interval_seconds)
+        # No channel: holds expire with time, not with a commit, so the sweeper polls on its interval.
+        super().__init__(database=database, channel=None, batch_size=100, poll_seconds=interval_seconds)
 
     async def work_once(self) -> int:
         async with self.database.unit_of_work() as uow:
