@@ -81,3 +81,20 @@ def drop_chassis_tables() -> None:
     _, outbox, inbox = service_metadata()
     for table in (inbox, outbox):
         table.drop(op.get_bind())
+
+
+def create_inbox_received_at_index() -> None:
+    """The index the inbox pruner deletes the oldest records by (`inbox.InboxPruner`).
+
+    A database created since has it already: `create_chassis_tables` creates the
+    inbox as the runtime's tables now declare it.
+    """
+    from alembic import op
+
+    op.create_index("ix_inbox_received_at", "inbox", ["received_at"], if_not_exists=True)
+
+
+def drop_inbox_received_at_index() -> None:
+    from alembic import op
+
+    op.drop_index("ix_inbox_received_at", table_name="inbox", if_exists=True)

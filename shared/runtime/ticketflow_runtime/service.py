@@ -40,6 +40,7 @@ from .consumers import DeadLetterPolicy, Subscriptions, register_subscriptions
 from .database import Database
 from .errors import install_error_handlers
 from .fast_routes import FastHandler, FastRoutes
+from .inbox import InboxPruner
 from .migrations import upgrade_async
 from .outbox import PRODUCER_GUARANTEES, OutboxRelay
 from .settings import ServiceSettings
@@ -129,7 +130,8 @@ class Service:
             publish_timeout=settings.kafka_request_timeout_ms / 1000 + 10,
             retention=timedelta(hours=settings.outbox_retention_hours),
         )
-        self.workers: list[DrainingWorker] = [self.relay]
+        self.workers: list[DrainingWorker] = [
+            self.relay, InboxPruner(self.database, retention=timedelta(hours=settings.inbox_retention_hours))]
         self.asyncapi = AsyncAPI(self.broker, title=f"ticketflow {name}", version=version, description=description)
         self.app = self._build_app(routers, fast_routes or {}, description, version)
 

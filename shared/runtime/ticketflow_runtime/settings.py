@@ -33,6 +33,10 @@ class ServiceSettings(BaseSettings):
     consumer_poll_ms: int = Field(
         default=500, ge=1, le=5000,
         description="how long an idle consumer waits for records before it polls again (a record ends the wait)")
+    inbox_retention_hours: float = Field(
+        default=720, gt=0,
+        description="how long the ids of applied events are kept against redelivery; "
+                    "longer than the topics' retention (Kafka's default: 168 hours)")
     handler_max_attempts: int = Field(default=5, ge=1)
     handler_retry_backoff_seconds: float = Field(default=0.2, gt=0)
     handler_retry_backoff_max_seconds: float = Field(default=5.0, gt=0)

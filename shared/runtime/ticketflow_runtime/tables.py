@@ -33,6 +33,7 @@ def inbox_table(metadata: MetaData) -> Table:
         Column("event_type", String(200), nullable=False),
         Column("subject", Text, nullable=False),
         Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Index("ix_inbox_received_at", "received_at"),  # the pruner deletes the oldest first
     )
 
 

@@ -1,0 +1,25 @@
+"""the inbox indexed by arrival: records past their retention are deleted oldest first
+
+Revision ID: c97c38374fae
+Revises: 99ea3c91b1bb
+Create Date: 2026-11-28 12:30:00.000000
+
+"""
+from typing import Sequence, Union
+
+from ticketflow_runtime.migrations import create_inbox_received_at_index, drop_inbox_received_at_index
+
+
+# revision identifiers, used by Alembic.
+revision: str = 'c97c38374fae'
+down_revision: Union[str, Sequence[str], None] = '99ea3c91b1bb'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    create_inbox_received_at_index()
+
+
+def downgrade() -> None:
+    drop_inbox_received_at_index()

@@ -1,0 +1,25 @@
+"""the inbox indexed by arrival: records past their retention are deleted oldest first
+
+Revision ID: 93eb58c113d6
+Revises: 8c41d2e7a9b3
+Create Date: 2026-11-28 12:30:00.000000
+
+"""
+from typing import Sequence, Union
+
+from ticketflow_runtime.migrations import create_inbox_received_at_index, drop_inbox_received_at_index
+
+
+# revision identifiers, used by Alembic.
+revision: str = '93eb58c113d6'
+down_revision: Union[str, Sequence[str], None] = '8c41d2e7a9b3'
+branch_labels: Union[str, Sequence[str], None] = None
+depends_on: Union[str, Sequence[str], None] = None
+
+
+def upgrade() -> None:
+    create_inbox_received_at_index()
+
+
+def downgrade() -> None:
+    drop_inbox_received_at_index()
