@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 import time
@@ -149,8 +150,29 @@ def test_idempotency_keys_behave_like_stripe(client: stripe.StripeClient) -> Non
     assert create_session(client).id != first.id  # a new key is a new session
 
 
+class Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 def test_a_lost_answer_is_lost_after_the_work_is_done(client: stripe.StripeClient, control: httpx.Client,
                                                      standin: StripeStandin) -> None:
+    server_log, logged = logging.getLogger("uvicorn.error"), Records()
+    server_log.addHandler(logged)
+    try:
+        _lose_and_replay(client, control, standin)
+    finally:
+        server_log.removeHandler(logged)
+    # Asked for, so one line without a traceback.
+    assert [(r.levelname, r.getMessage(), r.exc_info) for r in logged.records] == [
+        ("INFO", "POST /v1/checkout/sessions: answer lost on purpose (POST /_test/lose-answers)", None)]
+
+
+def _lose_and_replay(client: stripe.StripeClient, control: httpx.Client, standin: StripeStandin) -> None:
     assert control.post("/_test/lose-answers", params={"path": "/v1/checkout/sessions", "count": 1}).status_code == 200
     key, params = str(uuid.uuid4()), session_params("ord_lost")
     with pytest.raises(stripe.APIConnectionError):

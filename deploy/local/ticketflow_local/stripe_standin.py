@@ -38,6 +38,7 @@ import copy
 import hashlib
 import hmac
 import json
+import logging
 import re
 import secrets
 import socket
@@ -124,6 +125,10 @@ def metadata(value: Any, param: str = "metadata") -> dict[str, str]:
     return {key: item for key, item in value.items() if item != ""}  # "" unsets a key
 
 
+class AnswerLostOnPurpose(ConnectionAbortedError):
+    """Raised by `LostAnswer` so the server closes the connection in mid-response."""
+
+
 class LostAnswer(Response):
     """An answer that never arrives: the status line goes out, then the connection closes before
     the body, as when a network drops it. Clients see a broken response and may retry."""
@@ -132,7 +137,20 @@ class LostAnswer(Response):
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"64")]})
         if self.background is not None:
             await self.background()
-        raise ConnectionAbortedError("answer lost on purpose (POST /_test/lose-answers)")
+        raise AnswerLostOnPurpose(f"{scope['method']} {scope['path']}: answer lost on purpose "
+                                  "(POST /_test/lose-answers)")
+
+
+class _OneLineForLostAnswers(logging.Filter):
+    """The server logs an application's exception with its traceback; a lost answer was asked
+    for, so it is logged as one line instead."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], AnswerLostOnPurpose):
+            record.msg, record.args = "%s", (record.exc_info[1],)
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info = record.exc_text = None
+        return True
 
 
 class StripeStandin:
@@ -450,7 +468,11 @@ class StripeStandin:
     # ------------------------------------------------------------------ serving
 
     def _uvicorn(self, log_level: str) -> uvicorn.Server:
-        return uvicorn.Server(uvicorn.Config(self.app, log_level=log_level, lifespan="off"))
+        config = uvicorn.Config(self.app, log_level=log_level, lifespan="off")  # configures uvicorn's loggers
+        server_log = logging.getLogger("uvicorn.error")
+        if not any(isinstance(f, _OneLineForLostAnswers) for f in server_log.filters):
+            server_log.addFilter(_OneLineForLostAnswers())
+        return uvicorn.Server(config)
 
     def start(self) -> StripeStandin:
         self._server = self._uvicorn("warning")
