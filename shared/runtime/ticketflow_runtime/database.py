@@ -134,10 +134,12 @@ class Database:
             return None
         return own
 
-    async def own_connection(self) -> OwnConnection:
-        """A connection outside the pool, for a worker that keeps one (and what it holds) to itself."""
+    async def own_connection(self, **settings: str) -> OwnConnection:
+        """A connection outside the pool, for a worker that keeps one (and what it holds) to itself;
+        ``settings`` are PostgreSQL settings for its session."""
         url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        return OwnConnection(await asyncpg.connect(url))
+        return OwnConnection(await asyncpg.connect(
+            url, server_settings={"application_name": f"ticketflow-{self.service}", **settings}))
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

@@ -75,6 +75,11 @@ _UNPUBLISHED = ("SELECT id, topic, key, headers::text AS headers, payload::text 
 _MARK_PUBLISHED = "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])"
 
 
+# The relay's session plans each round for the outbox as it is now. A plan kept from when the
+# outbox looked empty (a new database, or one whose published events were all purged) scans the
+# whole table, which grows with every event the service publishes, until autoanalyze replans it.
+RELAY_SESSION = {"plan_cache_mode": "force_custom_plan"}
+
 # Like a producer's linger: a few milliseconds more per event, a batch per relay round instead of an event.
 RELAY_GATHER_SECONDS = 0.005
 
@@ -283,7 +288,8 @@ class OutboxRelay(DrainingWorker):
         over; this one connects again at its next round and tries the lock again.
         """
         if self._own is None or self._own.closed:
-            self._own, self._leading = await self.database.own_connection(), False
+            self._own = await self.database.own_connection(**RELAY_SESSION)
+            self._leading = False
         if not self._leading:
             self._leading = await self._own.connection.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key)
         return self._own.connection if self._leading else None
