@@ -83,18 +83,21 @@ def drop_chassis_tables() -> None:
         table.drop(op.get_bind())
 
 
-def create_inbox_received_at_index() -> None:
-    """The index the inbox pruner deletes the oldest records by (`inbox.InboxPruner`).
+def create_retention_indexes() -> None:
+    """The indexes the retention pruners delete the oldest rows by (`retention`).
 
-    A database created since has it already: `create_chassis_tables` creates the
-    inbox as the runtime's tables now declare it.
+    A database created since has them already: `create_chassis_tables` creates the
+    outbox and inbox as the runtime's tables now declare them.
     """
     from alembic import op
 
     op.create_index("ix_inbox_received_at", "inbox", ["received_at"], if_not_exists=True)
+    op.create_index("ix_outbox_published_at", "outbox", ["published_at"], if_not_exists=True,
+                    postgresql_where=text("published_at IS NOT NULL"))
 
 
-def drop_inbox_received_at_index() -> None:
+def drop_retention_indexes() -> None:
     from alembic import op
 
+    op.drop_index("ix_outbox_published_at", table_name="outbox", if_exists=True)
     op.drop_index("ix_inbox_received_at", table_name="inbox", if_exists=True)

@@ -6,17 +6,17 @@ sent. One relay per service publishes at a time (a session advisory lock, held b
 the relay's own connection), so events
 with the same key keep their order across replicas. A crash between publish
 and mark republishes the same ``ce_id``; consumers' inboxes absorb it.
+Published events leave the outbox after their retention (`retention`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-import time
 import uuid
 import zlib
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from aiokafka import AIOKafkaProducer
@@ -197,7 +197,6 @@ class OutboxRelay(DrainingWorker):
         batch_size: int = 500,
         poll_seconds: float = 1.0,
         publish_timeout: float = 30.0,
-        retention: timedelta = timedelta(days=7),
     ) -> None:
         super().__init__(database=database, channel=notify_channel(service), batch_size=batch_size,
                          poll_seconds=poll_seconds, gather_seconds=RELAY_GATHER_SECONDS)
@@ -207,8 +206,6 @@ class OutboxRelay(DrainingWorker):
         self.request_timeout_ms = request_timeout_ms
         self.producer: AIOKafkaProducer | None = None
         self.publish_timeout = publish_timeout
-        self.retention = retention
-        self._next_purge = 0.0
         self._lock_key = zlib.crc32(f"ticketflow-outbox-{service}".encode())
         self._written_here = False
         self._own: OwnConnection | None = None  # holding the relay lock when _leading
@@ -265,7 +262,6 @@ class OutboxRelay(DrainingWorker):
         rows = await connection.fetch(_UNPUBLISHED, self.batch_size)
         if not rows:
             OUTBOX_PENDING.labels(self.service).set(0)
-            await self._purge_published(connection)
             return 0
         producer = await self._connected_producer()
         pending = [await self._send(producer, row) for row in rows]
@@ -293,13 +289,6 @@ class OutboxRelay(DrainingWorker):
         if not self._leading:
             self._leading = await self._own.connection.fetchval("SELECT pg_try_advisory_lock($1)", self._lock_key)
         return self._own.connection if self._leading else None
-
-    async def _purge_published(self, connection: asyncpg.Connection) -> None:
-        """Published events are kept a while for inspection and replay, then deleted (when idle)."""
-        if time.monotonic() < self._next_purge:
-            return
-        self._next_purge = time.monotonic() + 300
-        await connection.execute("DELETE FROM outbox WHERE published_at < $1", datetime.now(UTC) - self.retention)
 
     async def _send(self, producer: AIOKafkaProducer, row) -> asyncio.Future:
         """Queue one event; its span continues the trace that caused the event."""

@@ -40,9 +40,9 @@ from .consumers import DeadLetterPolicy, Subscriptions, register_subscriptions
 from .database import Database
 from .errors import install_error_handlers
 from .fast_routes import FastHandler, FastRoutes
-from .inbox import InboxPruner
 from .migrations import upgrade_async
 from .outbox import PRODUCER_GUARANTEES, OutboxRelay
+from .retention import INBOX, OUTBOX, RetentionPruner
 from .settings import ServiceSettings
 from .telemetry import HttpMiddleware, TraceContextMiddleware, configure_logging, configure_tracing
 from .worker import DrainingWorker
@@ -128,10 +128,12 @@ class Service:
             batch_size=settings.outbox_batch_size,
             poll_seconds=settings.outbox_poll_seconds,
             publish_timeout=settings.kafka_request_timeout_ms / 1000 + 10,
-            retention=timedelta(hours=settings.outbox_retention_hours),
         )
         self.workers: list[DrainingWorker] = [
-            self.relay, InboxPruner(self.database, retention=timedelta(hours=settings.inbox_retention_hours))]
+            self.relay,
+            RetentionPruner(self.database, INBOX, retention=timedelta(hours=settings.inbox_retention_hours)),
+            RetentionPruner(self.database, OUTBOX, retention=timedelta(hours=settings.outbox_retention_hours)),
+        ]
         self.asyncapi = AsyncAPI(self.broker, title=f"ticketflow {name}", version=version, description=description)
         self.app = self._build_app(routers, fast_routes or {}, description, version)
 

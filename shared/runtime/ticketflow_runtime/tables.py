@@ -6,6 +6,9 @@ from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, MetaData, 
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 
+# Each chassis table is indexed by the time its rows are deleted after (`retention`).
+
+
 def outbox_table(metadata: MetaData) -> Table:
     """Events written in the same transaction as the state change; the relay publishes them."""
     return Table(
@@ -20,6 +23,7 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("published_at", DateTime(timezone=True)),
         Index("outbox_unpublished", "id", postgresql_where=text("published_at IS NULL")),
+        Index("ix_outbox_published_at", "published_at", postgresql_where=text("published_at IS NOT NULL")),
     )
 
 
@@ -33,7 +37,7 @@ def inbox_table(metadata: MetaData) -> Table:
         Column("event_type", String(200), nullable=False),
         Column("subject", Text, nullable=False),
         Column("received_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-        Index("ix_inbox_received_at", "received_at"),  # the pruner deletes the oldest first
+        Index("ix_inbox_received_at", "received_at"),
     )
 
 

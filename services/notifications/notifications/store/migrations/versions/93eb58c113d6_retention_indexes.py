@@ -1,4 +1,4 @@
-"""the inbox indexed by arrival: records past their retention are deleted oldest first
+"""the inbox and outbox indexed by time: rows past their retention are deleted oldest first
 
 Revision ID: 93eb58c113d6
 Revises: 8c41d2e7a9b3
@@ -7,7 +7,7 @@ Create Date: 2026-11-28 12:30:00.000000
 """
 from typing import Sequence, Union
 
-from ticketflow_runtime.migrations import create_inbox_received_at_index, drop_inbox_received_at_index
+from ticketflow_runtime.migrations import create_retention_indexes, drop_retention_indexes
 
 
 # revision identifiers, used by Alembic.
@@ -18,8 +18,8 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    create_inbox_received_at_index()
+    create_retention_indexes()
 
 
 def downgrade() -> None:
-    drop_inbox_received_at_index()
+    drop_retention_indexes()
