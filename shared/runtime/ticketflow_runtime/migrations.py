@@ -12,7 +12,7 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from sqlalchemy import MetaData, text
+from sqlalchemy import Index, MetaData, text
 from sqlalchemy.engine import Connection
 
 from .database import standalone_engine
@@ -84,20 +84,29 @@ def drop_chassis_tables() -> None:
 
 
 def create_retention_indexes() -> None:
-    """The indexes the retention pruners delete the oldest rows by (`retention`).
+    """The indexes the retention pruners delete the oldest rows by, as the runtime's tables declare them.
 
     A database created since has them already: `create_chassis_tables` creates the
-    outbox and inbox as the runtime's tables now declare them.
+    outbox and inbox from those same declarations.
     """
     from alembic import op
 
-    op.create_index("ix_inbox_received_at", "inbox", ["received_at"], if_not_exists=True)
-    op.create_index("ix_outbox_published_at", "outbox", ["published_at"], if_not_exists=True,
-                    postgresql_where=text("published_at IS NOT NULL"))
+    for index in _retention_indexes():
+        index.create(op.get_bind(), checkfirst=True)
 
 
 def drop_retention_indexes() -> None:
     from alembic import op
 
-    op.drop_index("ix_outbox_published_at", table_name="outbox", if_exists=True)
-    op.drop_index("ix_inbox_received_at", table_name="inbox", if_exists=True)
+    for index in _retention_indexes():
+        index.drop(op.get_bind(), checkfirst=True)
+
+
+def _retention_indexes() -> list[Index]:
+    """Of each retained table (`retention`), the index on its time column."""
+    from .retention import INBOX, OUTBOX
+    from .tables import service_metadata
+
+    metadata, _, _ = service_metadata()
+    return [index for retained in (INBOX, OUTBOX) for index in metadata.tables[retained.table].indexes
+            if [column.name for column in index.columns] == [retained.time_column]]

@@ -1,12 +1,12 @@
-"""The chassis' own tables, present in every service's database."""
+"""The chassis' own tables, present in every service's database.
+
+Each is indexed by the time its rows are deleted after (`retention`).
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import BigInteger, Column, DateTime, Identity, Index, MetaData, String, Table, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB, UUID
-
-
-# Each chassis table is indexed by the time its rows are deleted after (`retention`).
 
 
 def outbox_table(metadata: MetaData) -> Table:
